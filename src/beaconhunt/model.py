@@ -1,0 +1,90 @@
+"""Findings are data: frozen dataclasses every stage passes along.
+
+``Evidence`` is one machine-readable reason code with a human sentence.
+``PairScore`` is what :mod:`beaconhunt.detect` says about one
+(source, destination, port) pair; ``Finding`` is what reports print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["Decision", "Evidence", "Finding", "PairKey", "ScoreComponents"]
+
+
+class Decision(StrEnum):
+    """The triage outcome, as in the case write-up."""
+
+    ESCALATE = "escalate"
+    MONITOR = "monitor"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One reason behind a score or decision: ``code`` is stable, ``text`` is for people."""
+
+    code: str
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class PairKey:
+    """What connections are grouped by: source host, destination (domain or IP), port."""
+
+    src_ip: str
+    dst: str
+    dst_port: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreComponents:
+    """The sub-scores of the beacon score, each in [0, 1] (see docs/scoring.md)."""
+
+    dispersion: float
+    skew: float
+    periodicity: float
+    size: float
+    coverage: float
+    count: float
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One ranked (source, destination, port) pair with its score and reasons.
+
+    Field names match the keys of the ``ndjson`` output, which are a public
+    contract: add keys, never rename them.
+    """
+
+    src_ip: str
+    src_host: str | None
+    dst_ip: str | None
+    dst_domain: str | None
+    dst_port: int | None
+    proto: str | None
+    process_image: str | None
+    connections: int
+    first_seen: float
+    last_seen: float
+    interval_s: float | None
+    score: float
+    decision: Decision
+    components: ScoreComponents | None = None
+    bytes_out_median: float | None = None
+    bytes_in_median: float | None = None
+    dst_ips: tuple[str, ...] = ()
+    reasons: tuple[Evidence, ...] = field(default_factory=tuple)
+
+    @property
+    def finding_id(self) -> str:
+        """A stable short id for this pair (same pair, same id, across runs)."""
+        import hashlib
+
+        key = f"{self.src_ip}|{self.dst_domain or self.dst_ip}|{self.dst_port}|{self.proto}"
+        return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
