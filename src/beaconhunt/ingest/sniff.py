@@ -1,0 +1,161 @@
+"""Find input files and tell what they are from their content, not their name.
+
+A file name is only a hint (``conn.00:00:00-01:00:00.log.gz`` and
+``conn_20260101.log`` are both conn logs, but so is ``capture.json``). We read
+the first bytes: gzip magic, a Zeek ``#separator`` header, or a JSON object
+whose keys say which Zeek log it is.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from beaconhunt.errors import InputError
+
+__all__ = ["Sniffed", "iter_files", "json_log_kind", "open_text", "sniff"]
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_HEAD_BYTES = 1 << 16
+# conn.log, conn.00:00:00-01:00:00.log.gz, conn_red.log, conn.log.labeled ...
+_NAME_HINT = re.compile(r"^(conn|dns|ssl|http|files|x509|weird|notice)[._-]")
+
+
+@dataclass(frozen=True, slots=True)
+class Sniffed:
+    """What a file holds.
+
+    ``kind`` is ``zeek_tsv``, ``zeek_json`` or ``unknown``; ``log`` is the Zeek
+    log path (``conn``, ``dns``...) when the whole file is one log, ``None``
+    for multiplexed JSON streams; ``reason`` explains an ``unknown``.
+    """
+
+    path: Path
+    kind: str
+    log: str | None
+    compressed: bool
+    reason: str = ""
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Yield every regular file under ``paths`` (directories recursively, sorted).
+
+    Hidden files and directories (``.name``) are skipped; a missing path raises
+    :class:`InputError`.
+    """
+    for p in paths:
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        yield Path(root) / name
+        elif p.is_file():
+            yield p
+        else:
+            raise InputError(f"{p}: no such file or directory")
+
+
+def is_gzip(path: Path) -> bool:
+    """True when the file starts with the gzip magic bytes."""
+    with path.open("rb") as fh:
+        return fh.read(2) == _GZIP_MAGIC
+
+
+def open_text(path: Path) -> IO[str]:
+    """Open a (possibly gzip-compressed) file as UTF-8 text, replacing bad bytes."""
+    if is_gzip(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return path.open("r", encoding="utf-8", errors="replace")
+
+
+def _head(path: Path) -> tuple[bytes, bool]:
+    compressed = is_gzip(path)
+    data = b""
+    try:
+        if not compressed:
+            with path.open("rb") as fh:
+                return fh.read(_HEAD_BYTES), False
+        with gzip.open(path, "rb") as fh:
+            while len(data) < _HEAD_BYTES and (chunk := fh.read(4096)):
+                data += chunk
+    except (OSError, EOFError, zlib.error) as exc:
+        if not data:  # damaged right at the start: nothing to go on
+            raise InputError(f"{path}: cannot read: {exc}") from exc
+    return data[:_HEAD_BYTES], compressed
+
+
+def name_hint(path: Path) -> str | None:
+    """The Zeek log named by a file name (``conn.00:00:00-01:00:00.log.gz`` -> ``conn``)."""
+    m = _NAME_HINT.match(path.name)
+    return m.group(1) if m else None
+
+
+def json_log_kind(obj: dict[str, object]) -> str | None:
+    """Which Zeek log a JSON record belongs to: ``_path``, ``@stream`` or its keys."""
+    for key in ("_path", "@stream"):
+        v = obj.get(key)
+        if isinstance(v, str) and v:
+            return v
+    keys = obj.keys()
+    if "conn_state" in keys or ("orig_bytes" in keys and "proto" in keys):
+        return "conn"
+    if "query" in keys and ("qtype_name" in keys or "trans_id" in keys or "answers" in keys):
+        return "dns"
+    if "server_name" in keys or ("cipher" in keys and "version" in keys):
+        return "ssl"
+    if "method" in keys and ("uri" in keys or "host" in keys):
+        return "http"
+    return None
+
+
+def sniff(path: Path) -> Sniffed:
+    """Tell what ``path`` holds from its first 64 KiB (decompressed)."""
+    head, compressed = _head(path)
+    text = head.decode("utf-8", errors="replace")
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if not first:
+        return Sniffed(path, "unknown", None, compressed, "file is empty")
+    if first.startswith("#separator"):
+        m = re.search(r"^#path\s+(\S+)", text, re.MULTILINE)
+        log = m.group(1) if m else name_hint(path)
+        return Sniffed(path, "zeek_tsv", log, compressed)
+    if first.lstrip().startswith("{"):
+        try:
+            obj = json.loads(first)
+        except json.JSONDecodeError:
+            return Sniffed(path, "unknown", None, compressed, "first line is not valid JSON")
+        if not isinstance(obj, dict):
+            return Sniffed(path, "unknown", None, compressed, "first line is not a JSON object")
+        if "@stream" in obj:
+            return Sniffed(path, "zeek_json", None, compressed)
+        log = json_log_kind(obj) or name_hint(path)
+        if log is None or not ("ts" in obj or "uid" in obj):
+            return Sniffed(path, "unknown", None, compressed, "JSON records are not Zeek logs")
+        return Sniffed(path, "zeek_json", log, compressed)
+    if _looks_like_headerless_conn(first):
+        return Sniffed(path, "zeek_tsv", "conn", compressed, "headerless")
+    return Sniffed(path, "unknown", None, compressed, "not a Zeek TSV or JSON log")
+
+
+_FLOAT = re.compile(r"^\d+(\.\d+)?$")
+
+
+def _looks_like_headerless_conn(line: str) -> bool:
+    """A Zeek conn.log line whose header was cut off: ts, uid, ip, port, ip, port, proto."""
+    parts = line.split("\t")
+    return (
+        len(parts) >= 20
+        and bool(_FLOAT.match(parts[0]))
+        and parts[3].isdigit()
+        and parts[5].isdigit()
+        and parts[6] in ("tcp", "udp", "icmp", "unknown_transport")
+    )

@@ -1,0 +1,481 @@
+"""The default engine: DuckDB, in memory or in a file (``--db``).
+
+The store loads normalized rows (:mod:`beaconhunt.store.schema`), and answers
+the two questions detection asks: per-pair aggregates, and the time series of
+the candidate pairs. Values always reach SQL as parameters; the few names that
+come from input files (Zeek field names) are checked against a strict pattern
+and quoted before they are used as column names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import re
+import tempfile
+import threading
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from beaconhunt.errors import InputProblem, StoreError
+from beaconhunt.ingest.zeek import ZeekHeader
+from beaconhunt.normalize.destination import (
+    build_domain_maps_sql,
+    normalized_conn_select,
+    orphan_conn_inserts,
+)
+from beaconhunt.normalize.zeek_fields import FIELD_MAPS
+from beaconhunt.store.schema import DDL, SCHEMA_VERSION, TABLES
+
+__all__ = ["DuckDBStore", "PairSeries", "ProgressFn"]
+
+#: Called with (label, fraction done in [0, 1]) while a long query runs.
+ProgressFn = Callable[[str, float], None]
+
+_FIELD_NAME = re.compile(r"^[A-Za-z0-9_.@\-]{1,128}$")
+_TYPED = {
+    "ts": "DOUBLE",
+    "src_port": "INTEGER",
+    "dst_port": "INTEGER",
+    "duration": "DOUBLE",
+    "bytes_out": "BIGINT",
+    "bytes_in": "BIGINT",
+    "trans_depth": "INTEGER",
+}
+_MAX_LINE_PROBLEMS = 5
+_IP_ANSWER = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+)$"
+
+
+@dataclass(frozen=True, slots=True)
+class PairSeries:
+    """Time series of candidate pairs, flat and sorted by (pair_id, ts)."""
+
+    pair_id: np.ndarray
+    ts: np.ndarray
+    bytes_out: np.ndarray
+    bytes_in: np.ndarray
+    offsets: np.ndarray
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class DuckDBStore:
+    """Normalized connection store on DuckDB. ``path=None`` keeps it in memory."""
+
+    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
+        config: dict[str, Any] = {
+            # Order of rows in the store carries no meaning; letting DuckDB
+            # insert in parallel makes loading ~2x faster.
+            "preserve_insertion_order": False,
+            # Never download extensions at run time (no network in many SOCs).
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        if threads:
+            config["threads"] = threads
+        self.path = path
+        try:
+            self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
+            for ddl in DDL:
+                self.con.execute(ddl)
+            self._check_version()
+            for log, cols in TABLES.items():
+                body = ", ".join(f"{c} {t}" for c, t in cols.items())
+                if log == "conn":
+                    raw = {c: cols[c] for c in FIELD_MAPS["conn"]}
+                    body = ", ".join(f"{c} {t}" for c, t in raw.items())
+                    self.con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_conn ({body})")
+                else:
+                    self.con.execute(f"CREATE OR REPLACE TEMP TABLE _new_{log} ({body})")
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {path or ':memory:'}: {exc}") from exc
+        self.progress: ProgressFn | None = None
+        self._maps_built = False
+        self._have_flags = (False, False, False)
+
+    # -- housekeeping -----------------------------------------------------------------------
+
+    def _check_version(self) -> None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        if not row:
+            self.con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+        elif row[0][0] != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"store {self.path} has schema version {row[0][0]}, this beaconhunt uses"
+                f" {SCHEMA_VERSION}; hunt into a new --db file"
+            )
+
+    def close(self) -> None:
+        self.con.close()
+
+    def already_loaded(self, path: Path) -> bool:
+        """True when this exact file (path, size, mtime) was loaded into a --db store before."""
+        if self.path is None:
+            return False
+        st = path.stat()
+        rows = self.con.execute(
+            "SELECT count(*) FROM inputs WHERE path = ? AND size = ? AND mtime = ?",
+            [str(path.resolve()), st.st_size, st.st_mtime],
+        ).fetchall()
+        return bool(rows[0][0])
+
+    def record_input(self, path: Path, log: str, rows: int) -> None:
+        st = path.stat()
+        self.con.execute(
+            "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, now())",
+            [str(path.resolve()), st.st_size, st.st_mtime, log, rows],
+        )
+
+    def count(self, table: str) -> int:
+        if table not in TABLES:
+            raise StoreError(f"no table {table!r}")
+        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+    # -- running with progress ---------------------------------------------------------------
+
+    def _execute(self, label: str, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """Run one statement, reporting DuckDB's own progress while it runs."""
+        if self.progress is None:
+            return self.con.execute(sql, params).fetchall()
+        done = threading.Event()
+        report = self.progress
+
+        def poll() -> None:
+            while not done.wait(0.2):
+                with contextlib.suppress(duckdb.Error):
+                    pct = self.con.query_progress()
+                    if pct >= 0:
+                        report(label, min(1.0, pct / 100.0))
+
+        t = threading.Thread(target=poll, daemon=True)
+        t.start()
+        try:
+            return self.con.execute(sql, params).fetchall()
+        finally:
+            done.set()
+            t.join()
+            report(label, 1.0)
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def _tsv_scan(self, header: ZeekHeader, log: str, compressed: bool) -> tuple[str, list[Any]]:
+        """``read_csv(...)`` projected onto schema columns, and its parameters (files first)."""
+        bad = [f for f in header.fields if not _FIELD_NAME.match(f)]
+        if bad or not header.fields:
+            raise StoreError(f"unusable #fields header ({bad[0][:40]!r})" if bad else "no #fields")
+        wanted = FIELD_MAPS[log]
+        by_field = {zf: col for col, zf in wanted.items()}
+        columns = {f: _TYPED.get(by_field.get(f, ""), "VARCHAR") for f in header.fields}
+        proj = []
+        for col, zf in wanted.items():
+            if zf in columns:
+                expr = _quote_ident(zf)
+                if columns[zf] == "VARCHAR":
+                    expr = f"NULLIF({expr}, ?)"
+                proj.append((col, expr, columns[zf] == "VARCHAR"))
+            else:
+                proj.append((col, f"NULL::{TABLES[log][col]}", False))
+        params: list[Any] = []
+        select = []
+        for col, expr, needs_empty in proj:
+            if needs_empty:
+                params.append(header.empty_field)
+            select.append(f"{expr} AS {col}")
+        scan = (
+            "read_csv(?, delim = ?, quote = '', escape = '', comment = '#', header = false,"
+            " nullstr = ?, columns = ?, auto_detect = false, ignore_errors = true,"
+            " store_rejects = true, rejects_table = '_rej', rejects_scan = '_rejscan',"
+            " null_padding = false, compression = ?)"
+        )
+        scan_params = [header.separator, header.unset_field, columns]
+        scan_params.append("gzip" if compressed else "none")
+        sql = f"(SELECT {', '.join(select)} FROM {scan})"
+        # parameters appear in text order: projection first, then the scan
+        return sql, [*params, "__FILES__", *scan_params]
+
+    def load_tsv(
+        self, files: Sequence[Path], header: ZeekHeader, log: str, compressed: bool
+    ) -> tuple[int, list[InputProblem]]:
+        """Load Zeek TSV files that share one header into the store.
+
+        Returns rows loaded and per-line problems (rejected lines, with
+        file:line). A corrupt gzip member is salvaged up to the damage.
+        """
+        try:
+            return self._load_tsv_once(files, header, log, compressed)
+        except duckdb.Error as exc:
+            if len(files) > 1:  # find the bad file(s): load one by one
+                rows, problems = 0, []
+                for f in files:
+                    r, p = self.load_tsv([f], header, log, compressed)
+                    rows += r
+                    problems += p
+                return rows, problems
+            if not compressed:
+                return 0, [InputProblem(str(files[0]), None, f"cannot read: {_short(str(exc))}")]
+        return self._salvage(files[0], header, log, compressed)
+
+    def _load_tsv_once(
+        self, files: Sequence[Path], header: ZeekHeader, log: str, compressed: bool
+    ) -> tuple[int, list[InputProblem]]:
+        self.con.execute("DROP TABLE IF EXISTS _rej")
+        self.con.execute("DROP TABLE IF EXISTS _rejscan")
+        scan, params = self._tsv_scan(header, log, compressed)
+        params = [[str(f) for f in files] if p == "__FILES__" else p for p in params]
+        if log == "conn":
+            self._ensure_maps()
+            sql = "INSERT INTO conn " + normalized_conn_select(scan, *self._have())
+        elif log == "dns":
+            sql = (
+                "INSERT INTO _new_dns SELECT ts, uid, src_ip, query, a FROM"
+                f" (SELECT *, unnest(string_split(answer, ?)) AS a FROM {scan})"
+                " WHERE regexp_matches(a, ?)"
+            )
+            params = [header.set_separator, *params, _IP_ANSWER]
+        else:
+            sql = f"INSERT INTO _new_{log} SELECT * FROM {scan}"
+        name = files[0].name if len(files) == 1 else f"{len(files)} {log} files"
+        rows = int(self._execute(f"reading {name}", sql, params)[0][0])
+        return rows, self._rejects()
+
+    def _rejects(self) -> list[InputProblem]:
+        rows = self.con.execute(
+            # one row per bad line: a line can fail several checks at once
+            "SELECT s.file_path, e.line, arg_min(e.error_type, e.column_idx),"
+            " arg_min(e.error_message, e.column_idx)"
+            " FROM _rej e JOIN _rejscan s USING (scan_id, file_id)"
+            " GROUP BY s.file_path, e.line ORDER BY s.file_path, e.line"
+        ).fetchall()
+        out: list[InputProblem] = []
+        per_file: dict[str, int] = {}
+        for path, line, _etype, msg in rows:
+            n = per_file.get(path, 0) + 1
+            per_file[path] = n
+            if n <= _MAX_LINE_PROBLEMS:
+                out.append(InputProblem(path, int(line), _short(msg), 1))
+        for path, n in per_file.items():
+            if n > _MAX_LINE_PROBLEMS:
+                extra = n - _MAX_LINE_PROBLEMS
+                out.append(InputProblem(path, None, f"{n} malformed lines in all", extra))
+        return out
+
+    def _salvage(
+        self, path: Path, header: ZeekHeader, log: str, compressed: bool
+    ) -> tuple[int, list[InputProblem]]:
+        """Read what can be read from a damaged (gzip) file, then load that."""
+        with tempfile.TemporaryDirectory(prefix="beaconhunt-") as tmp:
+            plain = Path(tmp) / (path.name.removesuffix(".gz") + ".salvaged")
+            lines, error = _copy_until_damage(path, plain)
+            problem = InputProblem(
+                str(path), lines + 1, f"file is damaged ({error}); kept the {lines} lines before it"
+            )
+            if lines == 0:
+                return 0, [problem]
+            rows, problems = self._load_tsv_once([plain], header, log, False)
+        fixed = [
+            InputProblem(str(path), p.line, p.message, p.skipped)
+            if p.file.endswith(".salvaged")
+            else p
+            for p in problems
+        ]
+        return rows, [problem, *fixed]
+
+    def append(self, log: str, columns: dict[str, list[object]]) -> int:
+        """Append a columnar batch of normalized records (from the JSON readers)."""
+        if not columns or not columns.get("ts"):
+            return 0
+        schema = TABLES[log]
+        arrays = {c: columns.get(c, [None] * len(columns["ts"])) for c in FIELD_MAPS[log]}
+        batch = pa.table(arrays)
+        self.con.register("_batch", batch)
+        try:
+            if log == "conn":
+                cols = ", ".join(f"CAST({c} AS {t})" for c, t in TABLES["conn"].items()
+                                 if c in FIELD_MAPS["conn"])
+                self.con.execute(f"INSERT INTO _raw_conn SELECT {cols} FROM _batch")
+            elif log == "dns":
+                self.con.execute(
+                    "INSERT INTO _new_dns SELECT ts, uid, src_ip, query, a FROM"
+                    " (SELECT *, unnest(string_split(answer, ',')) AS a FROM _batch)"
+                    " WHERE regexp_matches(a, ?)",
+                    [_IP_ANSWER],
+                )
+            else:
+                cols = ", ".join(
+                    f"CAST({c} AS {t})" if c in columns else f"NULL::{t}"
+                    for c, t in schema.items()
+                )
+                self.con.execute(f"INSERT INTO _new_{log} SELECT {cols} FROM _batch")
+        finally:
+            self.con.unregister("_batch")
+        return len(columns["ts"])
+
+    def _have(self) -> tuple[bool, bool, bool]:
+        return self._have_flags
+
+    def _ensure_maps(self) -> None:
+        """Build the uid/answer -> name maps once, before the first conn row."""
+        if self._maps_built:
+            return
+        flags = []
+        for log in ("http", "ssl", "dns"):
+            n = self.con.execute(
+                f"SELECT (SELECT count(*) FROM {log}) + (SELECT count(*) FROM _new_{log})"
+            ).fetchall()[0][0]
+            flags.append(bool(n))
+        self._have_flags = (flags[0], flags[1], flags[2])
+        for sql in build_domain_maps_sql(*self._have_flags):
+            self.con.execute(sql)
+        self._maps_built = True
+
+    def flush_raw_conn(self) -> int:
+        """Normalize the conn records appended from JSON into ``conn``."""
+        self._ensure_maps()
+        sql = "INSERT INTO conn " + normalized_conn_select("_raw_conn", *self._have())
+        rows = int(self._execute("naming destinations", sql)[0][0])
+        self.con.execute("DELETE FROM _raw_conn")
+        return rows
+
+    def finish_load(self) -> int:
+        """Turn orphan http/ssl rows into connections; file side rows. Returns rows added."""
+        self._ensure_maps()
+        added = 0
+        have_http, have_ssl, _ = self._have_flags
+        inserts = orphan_conn_inserts()
+        if have_http:
+            added += int(self.con.execute(inserts[0]).fetchall()[0][0])
+        if have_ssl:
+            added += int(self.con.execute(inserts[1]).fetchall()[0][0])
+        for log in ("dns", "ssl", "http"):
+            self.con.execute(f"INSERT INTO {log} SELECT * FROM _new_{log}")
+            self.con.execute(f"DELETE FROM _new_{log}")
+        self._maps_built = False
+        return added
+
+    # -- queries for detection --------------------------------------------------------------
+
+    def time_span(self) -> tuple[float, float] | None:
+        row = self.con.execute("SELECT min(ts), max(ts) FROM conn").fetchall()[0]
+        return None if row[0] is None else (float(row[0]), float(row[1]))
+
+    def distinct_ips(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT DISTINCT ip FROM (SELECT src_ip AS ip FROM conn UNION SELECT dst_ip FROM conn)"
+            " WHERE ip IS NOT NULL"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def set_internal(self, ips: Sequence[str]) -> None:
+        """Register which addresses are internal (the outbound filter uses it)."""
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _internal (ip VARCHAR PRIMARY KEY)")
+        if ips:
+            self.con.register("_ips", pa.table({"ip": list(ips)}))
+            self.con.execute("INSERT INTO _internal SELECT ip FROM _ips")
+            self.con.unregister("_ips")
+
+    def pair_stats(self, start: float, end: float, min_connections: int) -> pa.Table:
+        """Per-pair aggregates of outbound connections in ``[start, end]``.
+
+        A pair is (src_ip, dst = domain or IP, dst_port, proto). Outbound means
+        an internal source and an external destination, or a proxied request.
+        """
+        sql = """
+CREATE OR REPLACE TEMP TABLE _pairs AS
+SELECT (row_number() OVER (ORDER BY src_ip, dst, dst_port, proto) - 1)::BIGINT AS pair_id, *
+FROM (
+  SELECT src_ip, coalesce(dst_domain, dst_ip) AS dst, coalesce(dst_port, -1) AS dst_port,
+         coalesce(proto, '') AS proto,
+         count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
+         median(bytes_out) AS bytes_out_med, mad(bytes_out) AS bytes_out_mad,
+         median(bytes_in) AS bytes_in_med, mad(bytes_in) AS bytes_in_mad,
+         sum(bytes_out) AS bytes_out_sum, sum(bytes_in) AS bytes_in_sum,
+         any_value(dst_ip) AS dst_ip, approx_count_distinct(dst_ip) AS n_dst_ips,
+         any_value(dst_domain) AS dst_domain, any_value(domain_source) AS domain_source,
+         any_value(src_host) AS src_host, bool_or(proxied) AS proxied
+  FROM conn
+  WHERE ts BETWEEN ? AND ?
+    AND src_ip IN (SELECT ip FROM _internal)
+    AND (proxied OR dst_ip NOT IN (SELECT ip FROM _internal))
+  GROUP BY ALL
+  HAVING count(*) >= ?
+)
+"""
+        self._execute("grouping connections", sql, [start, end, min_connections])
+        return self.con.execute("SELECT * FROM _pairs ORDER BY pair_id").to_arrow_table()
+
+    def pair_series(self, pair_ids: np.ndarray, start: float, end: float) -> PairSeries:
+        """The sorted time series (ts, bytes out/in) of the given pairs."""
+        self.con.register("_cand_ids", pa.table({"pair_id": pair_ids.astype(np.int64)}))
+        try:
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _cand AS SELECT p.* FROM _pairs p"
+                " SEMI JOIN _cand_ids c ON p.pair_id = c.pair_id"
+            )
+        finally:
+            self.con.unregister("_cand_ids")
+        sql = """
+SELECT p.pair_id, c.ts, c.bytes_out::DOUBLE AS bytes_out, c.bytes_in::DOUBLE AS bytes_in
+FROM conn c JOIN _cand p
+  ON c.src_ip = p.src_ip AND coalesce(c.dst_domain, c.dst_ip) = p.dst
+ AND coalesce(c.dst_port, -1) = p.dst_port AND coalesce(c.proto, '') = p.proto
+WHERE c.ts BETWEEN ? AND ?
+ORDER BY p.pair_id, c.ts
+"""
+        tbl = self.con.execute(sql, [start, end]).to_arrow_table()
+        pid = tbl.column("pair_id").to_numpy()
+        ts = tbl.column("ts").to_numpy()
+        bo = np.asarray(tbl.column("bytes_out").to_numpy(zero_copy_only=False), dtype=np.float64)
+        bi = np.asarray(tbl.column("bytes_in").to_numpy(zero_copy_only=False), dtype=np.float64)
+        ids = np.asarray(pair_ids, dtype=np.int64)
+        ids.sort()
+        counts = np.searchsorted(pid, ids, side="right") - np.searchsorted(pid, ids, side="left")
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        return PairSeries(ids, ts, bo, bi, offsets)
+
+    def dst_ips_of(self, src_ip: str, dst: str, dst_port: int, proto: str, limit: int = 5) -> list[str]:
+        rows = self.con.execute(
+            "SELECT dst_ip, count(*) AS n FROM conn WHERE src_ip = ?"
+            " AND coalesce(dst_domain, dst_ip) = ? AND coalesce(dst_port, -1) = ?"
+            " AND coalesce(proto, '') = ? GROUP BY dst_ip ORDER BY n DESC LIMIT ?",
+            [src_ip, dst, dst_port, proto, limit],
+        ).fetchall()
+        return [r[0] for r in rows if r[0] is not None]
+
+    def iter_rows(self, sql: str, params: Sequence[object] = ()) -> Iterator[tuple[Any, ...]]:
+        yield from self.con.execute(sql, params).fetchall()
+
+
+def _short(msg: str) -> str:
+    msg = " ".join(str(msg).split())
+    return msg[:160]
+
+
+def _copy_until_damage(src: Path, dst: Path) -> tuple[int, str]:
+    """Copy complete lines of a (gzip) file until it ends or is found damaged."""
+    lines = 0
+    error = "unexpected end of data"
+    pending = b""
+    with dst.open("wb") as out:
+        try:
+            with gzip.open(src, "rb") as fh:
+                while chunk := fh.read1(1 << 16):
+                    data = pending + chunk
+                    cut = data.rfind(b"\n") + 1
+                    out.write(data[:cut])
+                    lines += data[:cut].count(b"\n")
+                    pending = data[cut:]
+            error = "last line incomplete" if pending else "no damage found"
+        except (EOFError, OSError, zlib.error) as exc:
+            error = f"gzip: {exc}" if str(exc) else "gzip data ends early"
+    return lines, error
