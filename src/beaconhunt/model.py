@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["Decision", "Evidence", "Finding", "PairKey", "ScoreComponents"]
+__all__ = ["Decision", "Evidence", "Finding", "PairKey", "ScoreComponents", "Verdict"]
 
 
 class Decision(StrEnum):
@@ -88,3 +88,12 @@ class Finding:
 
         key = f"{self.src_ip}|{self.dst_domain or self.dst_ip}|{self.dst_port}|{self.proto}"
         return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A decision, the rule that made it and the evidence it rests on."""
+
+    decision: Decision
+    rule: str
+    reasons: tuple[Evidence, ...] = ()

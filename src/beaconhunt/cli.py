@@ -1,0 +1,243 @@
+"""The command line. The only place errors become exit codes and messages.
+
+Exit codes: 0 success; 1 nothing usable was read; 2 bad option, setting or
+context file; 3 the store could not be used; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from beaconhunt import __version__
+from beaconhunt.config import DecideSettings, HuntSettings, build, default_config_text, load_config
+from beaconhunt.detect import ScoreSettings
+from beaconhunt.enrich import Allowlist
+from beaconhunt.errors import BeaconhuntError, ConfigError, NoUsableInput, StoreError
+from beaconhunt.pipeline import HuntResult, hunt
+from beaconhunt.report import REPORTERS, TableReporter, terminal_text
+
+__all__ = ["main"]
+
+_SECTIONS: dict[str, type[Any]] = {
+    "hunt": HuntSettings,
+    "score": ScoreSettings,
+    "decide": DecideSettings,
+}
+_MAX_PROBLEMS_SHOWN = 20
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[tuple[Callable[[str, float], None] | None,
+                                               Callable[[str], None] | None]]:  # fmt: skip
+    """A Rich progress display on stderr while inputs load and pairs are scored."""
+    if not enabled:
+        yield None, None
+        return
+    prog = Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=_err(), transient=True,
+    )  # fmt: skip
+    tasks: dict[str, Any] = {}
+
+    def on_progress(label: str, frac: float) -> None:
+        label = terminal_text(label, 50)
+        if label not in tasks:
+            tasks[label] = prog.add_task(label, total=1.0)
+        prog.update(tasks[label], completed=frac)
+
+    def on_file(name: str) -> None:
+        on_progress(f"reading {name}", 0.0)
+
+    with prog:
+        yield on_progress, on_file
+
+
+def _print_load_summary(result: HuntResult, console: Console) -> None:
+    load = result.load
+    problems = load.problems
+    for p in problems[:_MAX_PROBLEMS_SHOWN]:
+        console.print(f"[yellow]warning:[/] {terminal_text(str(p), 300)}", markup=True)
+    if len(problems) > _MAX_PROBLEMS_SHOWN:
+        console.print(f"[yellow]warning:[/] ... and {len(problems) - _MAX_PROBLEMS_SHOWN} more")
+    for note in result.notes:
+        console.print(f"note: {note}")
+    rows = ", ".join(f"{k} {v:,}" for k, v in sorted(load.rows.items()) if v)
+    skipped = f", {load.skipped_lines:,} malformed line(s) skipped" if load.skipped_lines else ""
+    unused = sum(load.unused_logs.values())
+    unused_s = f", {unused} file(s) of other Zeek logs ignored" if unused else ""
+    again = f", {load.already_loaded} already in the store" if load.already_loaded else ""
+    console.print(
+        f"read {load.files} file(s): {rows or 'no records'}{skipped}{unused_s}{again};"
+        f" {result.connections:,} connections stored, {result.outbound_pairs:,} outbound"
+        f" pairs scored, {len(result.findings):,} findings"
+        f" ({result.seconds.get('total', 0.0):.1f} s)"
+    )
+
+
+def _settings(config: Path | None, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    data = load_config(config)
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"{config}: unknown section(s) {', '.join(unknown)}")
+    out = {}
+    for section, cls in _SECTIONS.items():
+        values = dict(data.get(section, {}))
+        values.update({k: v for k, v in overrides.get(section, {}).items() if v is not None})
+        out[section] = build(cls, values, f"{config or 'options'} [{section}]")
+    return out
+
+
+def _run(fn: Callable[[], None]) -> None:
+    """Run a command body, turning beaconhunt errors into a one-line message and exit code."""
+    try:
+        fn()
+    except NoUsableInput as exc:
+        _err().print(f"beaconhunt: {terminal_text(str(exc), 500)}", markup=False)
+        sys.exit(1)
+    except ConfigError as exc:
+        _err().print(f"beaconhunt: {terminal_text(str(exc), 500)}", markup=False)
+        sys.exit(2)
+    except StoreError as exc:
+        _err().print(f"beaconhunt: {terminal_text(str(exc), 500)}", markup=False)
+        sys.exit(3)
+    except BeaconhuntError as exc:
+        _err().print(f"beaconhunt: {terminal_text(str(exc), 500)}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _err().print("beaconhunt: interrupted", markup=False)
+        sys.exit(130)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="beaconhunt")
+def main() -> None:
+    """Find command-and-control beaconing in Zeek logs and explain each verdict."""
+
+
+def _write(result: HuntResult, fmt: str, output: Path | None, limit: int) -> None:
+    reporter = TableReporter(limit=limit) if fmt == "table" else REPORTERS[fmt]()
+    if output is None:
+        reporter.write(result.findings, sys.stdout)
+        return
+    try:
+        with output.open("w", encoding="utf-8", newline="") as fh:
+            reporter.write(result.findings, fh)
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: {exc}") from exc
+
+
+def _do_hunt(
+    paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path | None, db: Path | None,
+    window: str | None, fmt: str, output: Path | None, config: Path | None,
+    min_score: float | None, limit: int | None, quiet: bool,
+    out: IO[str] | None = None,
+) -> HuntResult:  # fmt: skip
+    overrides = {"hunt": {"internal": list(internal) or None, "window": window,
+                          "min_score": min_score, "limit": limit}}  # fmt: skip
+    s = _settings(config, overrides)
+    allow = Allowlist.from_file(allowlist) if allowlist else Allowlist()
+    show_progress = not quiet and sys.stderr.isatty()
+    with _progress(show_progress) as (on_progress, on_file):
+        result = hunt(
+            list(paths), s["hunt"], s["score"], s["decide"], allow, db=db,
+            progress=on_progress, on_file=on_file,
+        )  # fmt: skip
+    if not quiet:
+        _print_load_summary(result, _err())
+    _write(result, fmt, output, s["hunt"].limit)
+    return result
+
+
+_PATHS = click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+
+
+@main.command("hunt")
+@_PATHS
+@click.option("--internal", multiple=True, metavar="CIDR",
+              help="Internal network (repeatable). Default: RFC 1918, loopback, link-local,"
+                   " CGNAT, IPv6 ULA and link-local.")  # fmt: skip
+@click.option("--allowlist", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Approved destinations: one domain (covers subdomains), IP or CIDR per line.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep the store in this DuckDB file; later runs add to it.")
+@click.option("--window", metavar="DURATION",
+              help="Only analyse the last DURATION of the input (e.g. 24h, 90m).")
+@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table",
+              show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write findings to FILE instead of standard output.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML settings file (see `beaconhunt config --default`).")
+@click.option("--min-score", type=float, help="Report pairs scoring at least this (0-1).")
+@click.option("--limit", type=int, help="Rows in the terminal table.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress, warnings or summary on stderr.")
+def hunt_cmd(paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path | None,
+             db: Path | None, window: str | None, fmt: str, output: Path | None,
+             config: Path | None, min_score: float | None, limit: int | None,
+             quiet: bool) -> None:  # fmt: skip
+    """Hunt for beacons in Zeek logs (files or directories, TSV or JSON, gzip or not)."""
+    _run(lambda: _do_hunt(paths, internal, allowlist, db, window, fmt, output, config,
+                          min_score, limit, quiet) and None)  # fmt: skip
+
+
+@main.command("config")
+@click.option("--default", "show_default", is_flag=True, help="Print the commented default config.")
+def config_cmd(show_default: bool) -> None:
+    """Show the settings file format (every setting, its default and range)."""
+    click.echo(default_config_text(_SECTIONS), nl=False)
+
+
+@main.command("demo")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the generated logs here (default: a temporary folder).")
+@click.option("--seed", type=int, default=2026, show_default=True, help="Random seed.")
+@click.option("--hosts", type=int, default=40, show_default=True, help="Internal hosts.")
+@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table",
+              show_default=True, help="Output format.")
+def demo_cmd(out_dir: Path | None, seed: int, hosts: int, fmt: str) -> None:
+    """Generate a synthetic day of Zeek logs with beacons hidden in it, and hunt it."""
+    from beaconhunt.synth import Scenario, generate
+
+    def body() -> None:
+        with tempfile.TemporaryDirectory(prefix="beaconhunt-demo-") as tmp:
+            target = out_dir or Path(tmp)
+            err = _err()
+            err.print(f"generating a synthetic day for {hosts} hosts in {target} ...",
+                      markup=False)  # fmt: skip
+            summary = generate(target, Scenario(hosts=hosts, seed=seed))
+            allow = target / "allowlist.txt"
+            result = _do_hunt(
+                (target,), (), allow if allow.exists() else None, None, None, fmt, None,
+                None, None, None, False,
+            )  # fmt: skip
+            _print_demo_truth(summary, result, err)
+
+    _run(body)
+
+
+def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
+    """Say which hidden beacons the hunt escalated, so the demo checks itself."""
+    from beaconhunt.model import Decision
+
+    found = {(f.src_ip, f.dst_domain or f.dst_ip): f for f in result.findings}
+    err.print("\nhidden in this demo:", markup=False)
+    for b in summary.beacons:
+        f = found.get((b.src_ip, b.dst))
+        state = "missed" if f is None else f"{f.decision.value} (score {f.score:.2f})"
+        mark = "✓" if f is not None and f.decision is Decision.ESCALATE else "·"
+        err.print(f"  {mark} {b.describe()}: {state}", markup=False)

@@ -1,0 +1,41 @@
+"""CSV for spreadsheets: the ndjson keys, reasons folded into two columns."""
+
+from __future__ import annotations
+
+import csv
+from typing import IO
+
+from beaconhunt.model import Finding
+from beaconhunt.report.base import Reporter, finding_record
+
+__all__ = ["CsvReporter"]
+
+_COLUMNS = (
+    "finding_id", "src_ip", "src_host", "dst_ip", "dst_domain", "dst_port", "proto",
+    "process_image", "connections", "first_seen", "last_seen", "interval_s", "score",
+    "decision", "reason_codes", "reasons", "dst_ips", "bytes_out_median", "bytes_in_median",
+)  # fmt: skip
+
+# A cell starting with these is run as a formula by spreadsheet programs
+# (CSV injection); attacker-chosen domains must not become formulas.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class CsvReporter(Reporter):
+    """Comma-separated, header row first; None becomes an empty cell."""
+
+    def write(self, findings: list[Finding], out: IO[str]) -> None:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(_COLUMNS)
+        for f in findings:
+            rec = finding_record(f)
+            rec["reason_codes"] = " ".join(r["code"] for r in rec["reasons"])
+            rec["reasons"] = " | ".join(r["text"] for r in rec["reasons"])
+            rec["dst_ips"] = " ".join(rec["dst_ips"])
+            w.writerow([_cell("" if rec[c] is None else rec[c]) for c in _COLUMNS])

@@ -1,0 +1,67 @@
+"""The terminal view: a Rich table sorted by score, every cell sanitized."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from beaconhunt.model import Decision, Finding
+from beaconhunt.report.base import Reporter, iso_utc
+from beaconhunt.report.safe import terminal_text
+
+__all__ = ["TableReporter"]
+
+_STYLE = {Decision.ESCALATE: "bold red", Decision.MONITOR: "yellow", Decision.CLOSE: "green"}
+
+
+def _interval(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+class TableReporter(Reporter):
+    """Top ``limit`` findings as a table; cells are Text objects, never markup."""
+
+    def __init__(self, limit: int = 25, reasons: int = 2) -> None:
+        self.limit = limit
+        self.reasons = reasons
+
+    def write(self, findings: list[Finding], out: IO[str]) -> None:
+        console = Console(file=out, width=160 if not out.isatty() else None, highlight=False)
+        table = Table(title="beaconhunt findings", show_lines=False, expand=False)
+        for name, just in (
+            ("#", "right"), ("decision", "left"), ("score", "right"), ("source", "left"),
+            ("destination", "left"), ("port", "right"), ("conns", "right"),
+            ("interval", "right"), ("first seen", "left"), ("why", "left"),
+        ):  # fmt: skip
+            table.add_column(name, justify=just, overflow="fold")  # type: ignore[arg-type]
+        for i, f in enumerate(findings[: self.limit], start=1):
+            dst = f.dst_domain or f.dst_ip
+            if f.dst_domain and f.dst_ip:
+                dst = f"{f.dst_domain} ({f.dst_ip})"
+            src = f.src_ip if not f.src_host else f"{f.src_host} ({f.src_ip})"
+            why = "; ".join(terminal_text(r.text, 70) for r in f.reasons[: self.reasons])
+            table.add_row(
+                str(i),
+                Text(f.decision.value, style=_STYLE[f.decision]),
+                f"{f.score:.2f}",
+                Text(terminal_text(src, 40)),
+                Text(terminal_text(dst, 60)),
+                "-" if f.dst_port is None else str(f.dst_port),
+                str(f.connections),
+                _interval(f.interval_s),
+                iso_utc(f.first_seen).replace("T", " ").removesuffix("Z"),
+                Text(why),
+            )
+        console.print(table)
+        hidden = len(findings) - self.limit
+        if hidden > 0:
+            console.print(f"... {hidden} more finding(s); use --format ndjson for all of them.")
