@@ -4,7 +4,7 @@ Usage: python benchmarks/make_connlog.py OUT [--rows N] [--seed S]
 
 Rows are generated inside DuckDB (fast, no per-row Python), so 10M rows take
 seconds. Traffic shape: 2,000 internal hosts in 10.x, 50,000 external
-destinations with Zipf-like popularity, mostly tcp/443 and udp/53, plus
+destinations, each host with its own Zipf-like favourites, mostly tcp/443 and udp/53, plus
 beacons (one host, one destination, fixed sleep with jitter) so the hunt has
 real work. Timestamps cover one day.
 """
@@ -44,11 +44,11 @@ SELECT
   'ShADadFf' AS history, '12' AS orig_pkts, '1400' AS orig_ip_bytes,
   '10' AS resp_pkts, '9000' AS resp_ip_bytes, '-' AS tunnel_parents
 FROM (
-  SELECT i,
-         (random() * 2000)::BIGINT AS h,
-         -- Zipf-ish popularity: squaring a uniform concentrates on small ids
-         (pow(random(), 3) * 50000)::BIGINT AS d
-  FROM range(?) t(i)
+  SELECT i, h,
+         -- each host has its own Zipf-like favourites among 50,000 destinations:
+         -- cubing a uniform concentrates on small ranks
+         ((h * 7919 + (pow(random(), 3) * 3000)::BIGINT) % 50000) AS d
+  FROM (SELECT i, (random() * 2000)::BIGINT AS h FROM range(?) t(i))
 )
 """
 

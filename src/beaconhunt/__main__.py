@@ -1,0 +1,5 @@
+"""``python -m beaconhunt``."""
+
+from beaconhunt.cli import main
+
+main()
