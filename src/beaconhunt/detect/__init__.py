@@ -1,1 +1,47 @@
-"""detect stage."""
+"""detect stage: turn each pair's connection times and sizes into a beacon score.
+
+* :mod:`~beaconhunt.detect.stats`: pure interval and size statistics (the spec);
+* :mod:`~beaconhunt.detect.periodicity`: period estimate and folding of missed check-ins;
+* :mod:`~beaconhunt.detect.score`: settings, sub-scores and the composite for one pair;
+* :mod:`~beaconhunt.detect.batch`: the same numbers for a whole ragged batch, vectorized;
+* :mod:`~beaconhunt.detect.filter`: the robust volume / variability prefilter;
+* :mod:`~beaconhunt.detect.reasons`: evidence codes and sentences for reported pairs.
+
+The formulas are in ``docs/scoring.md``.
+"""
+
+from __future__ import annotations
+
+from beaconhunt.detect.batch import BatchScores, SeriesBatch, score_batch
+from beaconhunt.detect.filter import (
+    FILTER_REASONS,
+    FilterResult,
+    FilterSettings,
+    PairAggregates,
+    prefilter,
+    prefilter_aggregates,
+)
+from beaconhunt.detect.periodicity import Periodicity, estimate_period, fold, measure_periodicity
+from beaconhunt.detect.reasons import REASON_CODES
+from beaconhunt.detect.score import DEFAULT_SETTINGS, PairScore, ScoreSettings, score_series
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "FILTER_REASONS",
+    "REASON_CODES",
+    "BatchScores",
+    "FilterResult",
+    "FilterSettings",
+    "PairAggregates",
+    "PairScore",
+    "Periodicity",
+    "ScoreSettings",
+    "SeriesBatch",
+    "estimate_period",
+    "fold",
+    "measure_periodicity",
+    "prefilter",
+    "prefilter_aggregates",
+    "score_batch",
+    "score_series",
+]

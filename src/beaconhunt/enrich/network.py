@@ -68,6 +68,10 @@ class Networks:
             addr = addr.ipv4_mapped
         return any(addr in n for n in self.internal) or any(addr in n for n in self._special)
 
+    def networks(self) -> list[IPNetwork]:
+        """Every network counted as internal, with those never outbound."""
+        return [*self.internal, *self._special]
+
     def internal_of(self, ips: Iterable[str]) -> list[str]:
         """The subset of ``ips`` that is internal."""
         return [ip for ip in ips if self.is_internal(ip)]

@@ -103,10 +103,14 @@ def load_paths(
             on_file(s.path.name)
         _load_json(s, store, report)
     # 2. connections, named with what step 1 loaded
+    staged = 0
     for (log, _sig, compressed), members in tsv_groups.items():
         if log == "conn":
+            before = report.rows["conn"]
             load_group(log, members, compressed)
-    report.rows["conn"] += store.flush_raw_conn()
+            if store.stages_conn:
+                staged += report.rows["conn"] - before
+    report.rows["conn"] += store.flush_raw_conn() - staged
     # 3. http/ssl records with no conn record become connections
     report.rows["conn_from_http_ssl"] += store.finish_load()
     return report

@@ -27,12 +27,17 @@ def _interval(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+def _why(f: Finding) -> str:
+    """The one or two reasons that matter most, short: the rule, then the timing."""
+    shown = [r for r in f.reasons if not r.code.startswith("decision.score")][:2]
+    return "; ".join(terminal_text(r.text, 90) for r in shown)
+
+
 class TableReporter(Reporter):
     """Top ``limit`` findings as a table; cells are Text objects, never markup."""
 
-    def __init__(self, limit: int = 25, reasons: int = 2) -> None:
+    def __init__(self, limit: int = 25) -> None:
         self.limit = limit
-        self.reasons = reasons
 
     def write(self, findings: list[Finding], out: IO[str]) -> None:
         console = Console(file=out, width=160 if not out.isatty() else None, highlight=False)
@@ -48,7 +53,7 @@ class TableReporter(Reporter):
             if f.dst_domain and f.dst_ip:
                 dst = f"{f.dst_domain} ({f.dst_ip})"
             src = f.src_ip if not f.src_host else f"{f.src_host} ({f.src_ip})"
-            why = "; ".join(terminal_text(r.text, 70) for r in f.reasons[: self.reasons])
+            why = _why(f)
             table.add_row(
                 str(i),
                 Text(f.decision.value, style=_STYLE[f.decision]),

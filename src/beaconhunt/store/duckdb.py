@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from beaconhunt.enrich.network import Networks
 from beaconhunt.errors import InputProblem, StoreError
 from beaconhunt.ingest.zeek import ZeekHeader
 from beaconhunt.normalize.destination import (
@@ -62,6 +63,22 @@ class PairSeries:
     bytes_out: np.ndarray
     bytes_in: np.ndarray
     offsets: np.ndarray
+
+
+_DISTINCT_IPS = """
+CREATE OR REPLACE TEMP TABLE _ips AS
+SELECT ip, CASE WHEN regexp_full_match(ip, '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}')
+                THEN (TRY_CAST(split_part(ip, '.', 1) AS UBIGINT) << 24)
+                   + (TRY_CAST(split_part(ip, '.', 2) AS UBIGINT) << 16)
+                   + (TRY_CAST(split_part(ip, '.', 3) AS UBIGINT) << 8)
+                   + TRY_CAST(split_part(ip, '.', 4) AS UBIGINT) END AS n
+FROM (SELECT src_ip AS ip FROM conn UNION SELECT dst_ip FROM conn)
+WHERE ip IS NOT NULL
+"""
+_INTERNAL_V4 = """
+CREATE OR REPLACE TEMP TABLE _internal AS
+SELECT DISTINCT i.ip FROM _ips i JOIN _ranges r ON i.n BETWEEN r.lo AND r.hi
+"""
 
 
 def _quote_ident(name: str) -> str:
@@ -235,7 +252,12 @@ class DuckDBStore:
         params = [[str(f) for f in files] if p == "__FILES__" else p for p in params]
         if log == "conn":
             self._ensure_maps()
-            sql = "INSERT INTO conn " + normalized_conn_select(scan, *self._have())
+            if self._have_flags[2]:
+                # DuckDB plans the DNS ASOF join badly straight off a CSV scan
+                # (48 s instead of 0.1 s for 160k rows): stage the rows first.
+                sql = f"INSERT INTO _raw_conn SELECT * FROM {scan}"
+            else:
+                sql = "INSERT INTO conn " + normalized_conn_select(scan, *self._have())
         elif log == "dns":
             sql = (
                 "INSERT INTO _new_dns SELECT ts, uid, src_ip, query, a FROM"
@@ -321,6 +343,11 @@ class DuckDBStore:
             self.con.unregister("_batch")
         return len(columns["ts"])
 
+    @property
+    def stages_conn(self) -> bool:
+        """True when conn TSV rows go through ``_raw_conn`` (DNS naming needs it)."""
+        return self._maps_built and self._have_flags[2]
+
     def _have(self) -> tuple[bool, bool, bool]:
         return self._have_flags
 
@@ -369,50 +396,58 @@ class DuckDBStore:
         row = self.con.execute("SELECT min(ts), max(ts) FROM conn").fetchall()[0]
         return None if row[0] is None else (float(row[0]), float(row[1]))
 
-    def distinct_ips(self) -> list[str]:
-        rows = self.con.execute(
-            "SELECT DISTINCT ip FROM (SELECT src_ip AS ip FROM conn UNION SELECT dst_ip FROM conn)"
-            " WHERE ip IS NOT NULL"
-        ).fetchall()
-        return [r[0] for r in rows]
+    def mark_internal(self, networks: Networks) -> None:
+        """Register which addresses in ``conn`` are internal (the outbound filter uses it).
 
-    def set_internal(self, ips: Sequence[str]) -> None:
-        """Register which addresses are internal (the outbound filter uses it)."""
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _internal (ip VARCHAR PRIMARY KEY)")
-        if ips:
-            self.con.register("_ips", pa.table({"ip": list(ips)}))
-            self.con.execute("INSERT INTO _internal SELECT ip FROM _ips")
-            self.con.unregister("_ips")
+        IPv4 addresses are matched in SQL as integers against the networks'
+        ranges; the rest (IPv6, odd strings) are few and checked in Python.
+        """
+        ranges = [(int(n.network_address), int(n.broadcast_address))
+                  for n in networks.networks() if n.version == 4]  # fmt: skip
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _ranges (lo UBIGINT, hi UBIGINT)")
+        if ranges:
+            self.con.executemany("INSERT INTO _ranges VALUES (?, ?)", ranges)
+        self.con.execute(_DISTINCT_IPS)
+        self.con.execute(_INTERNAL_V4)
+        others = [r[0] for r in self.con.execute(
+            "SELECT ip FROM _ips WHERE n IS NULL").fetchall()]  # fmt: skip
+        inside = networks.internal_of(others)
+        if inside:
+            self.con.register("_more", pa.table({"ip": inside}))
+            self.con.execute("INSERT INTO _internal SELECT ip FROM _more")
+            self.con.unregister("_more")
 
     def pair_stats(self, start: float, end: float, min_connections: int) -> pa.Table:
-        """Per-pair aggregates of outbound connections in ``[start, end]``.
+        """Outbound pairs in ``[start, end]`` with at least ``min_connections`` connections.
 
         A pair is (src_ip, dst = domain or IP, dst_port, proto). Outbound means
         an internal source and an external destination, or a proxied request.
+        Only cheap aggregates here: holistic ones (medians) over every pair of
+        a large store cost 10x more than the whole scan; the detector computes
+        them from the candidates' series instead.
         """
         sql = """
-CREATE OR REPLACE TEMP TABLE _pairs AS
-SELECT (row_number() OVER (ORDER BY src_ip, dst, dst_port, proto) - 1)::BIGINT AS pair_id, *
-FROM (
-  SELECT src_ip, coalesce(dst_domain, dst_ip) AS dst, coalesce(dst_port, -1) AS dst_port,
-         coalesce(proto, '') AS proto,
-         count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
-         median(bytes_out) AS bytes_out_med, mad(bytes_out) AS bytes_out_mad,
-         median(bytes_in) AS bytes_in_med, mad(bytes_in) AS bytes_in_mad,
-         sum(bytes_out) AS bytes_out_sum, sum(bytes_in) AS bytes_in_sum,
-         any_value(dst_ip) AS dst_ip, approx_count_distinct(dst_ip) AS n_dst_ips,
-         any_value(dst_domain) AS dst_domain, any_value(domain_source) AS domain_source,
-         any_value(src_host) AS src_host, bool_or(proxied) AS proxied
-  FROM conn
-  WHERE ts BETWEEN ? AND ?
-    AND src_ip IN (SELECT ip FROM _internal)
-    AND (proxied OR dst_ip NOT IN (SELECT ip FROM _internal))
-  GROUP BY ALL
-  HAVING count(*) >= ?
-)
+CREATE OR REPLACE TEMP TABLE _pairs_raw AS
+SELECT c.src_ip, coalesce(c.dst_domain, c.dst_ip) AS dst, coalesce(c.dst_port, -1) AS dst_port,
+       coalesce(c.proto, '') AS proto, count(*) AS n, min(c.ts) AS first_ts,
+       max(c.ts) AS last_ts, any_value(c.dst_ip) AS dst_ip, any_value(c.dst_domain) AS dst_domain,
+       any_value(c.domain_source) AS domain_source, any_value(c.src_host) AS src_host,
+       bool_or(c.proxied) AS proxied
+FROM conn c
+JOIN _internal s ON c.src_ip = s.ip
+LEFT JOIN _internal d ON c.dst_ip = d.ip
+WHERE c.ts BETWEEN ? AND ? AND (c.proxied OR d.ip IS NULL)
+GROUP BY ALL
+HAVING count(*) >= ?
 """
         self._execute("grouping connections", sql, [start, end, min_connections])
-        return self.con.execute("SELECT * FROM _pairs ORDER BY pair_id").to_arrow_table()
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _pairs AS SELECT (row_number() OVER"
+            " (ORDER BY src_ip, dst, dst_port, proto) - 1)::BIGINT AS pair_id, * FROM _pairs_raw"
+        )
+        # con.sql, not con.execute: DuckDB 2.0's DB-API Arrow path can lose ORDER BY
+        # when preserve_insertion_order is off.
+        return self.con.sql("SELECT * FROM _pairs ORDER BY pair_id").to_arrow_table()
 
     def pair_series(self, pair_ids: np.ndarray, start: float, end: float) -> PairSeries:
         """The sorted time series (ts, bytes out/in) of the given pairs."""
@@ -432,7 +467,7 @@ FROM conn c JOIN _cand p
 WHERE c.ts BETWEEN ? AND ?
 ORDER BY p.pair_id, c.ts
 """
-        tbl = self.con.execute(sql, [start, end]).to_arrow_table()
+        tbl = self.con.sql(sql, params=[start, end]).to_arrow_table()  # ordered: see above
         pid = tbl.column("pair_id").to_numpy()
         ts = tbl.column("ts").to_numpy()
         bo = np.asarray(tbl.column("bytes_out").to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -443,14 +478,29 @@ ORDER BY p.pair_id, c.ts
         offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         return PairSeries(ids, ts, bo, bi, offsets)
 
-    def dst_ips_of(self, src_ip: str, dst: str, dst_port: int, proto: str, limit: int = 5) -> list[str]:
-        rows = self.con.execute(
-            "SELECT dst_ip, count(*) AS n FROM conn WHERE src_ip = ?"
-            " AND coalesce(dst_domain, dst_ip) = ? AND coalesce(dst_port, -1) = ?"
-            " AND coalesce(proto, '') = ? GROUP BY dst_ip ORDER BY n DESC LIMIT ?",
-            [src_ip, dst, dst_port, proto, limit],
-        ).fetchall()
-        return [r[0] for r in rows if r[0] is not None]
+    def dst_ips_for(self, pair_ids: Sequence[int], start: float, end: float,
+                    limit: int = 5) -> dict[int, list[str]]:  # fmt: skip
+        """The most used destination IPs (at most ``limit``) of each given pair."""
+        if not len(pair_ids):
+            return {}
+        self.con.register("_ids", pa.table({"pair_id": np.asarray(pair_ids, dtype=np.int64)}))
+        try:
+            rows = self.con.execute(
+                """
+SELECT pair_id, list(dst_ip ORDER BY n DESC, dst_ip)[1:?] FROM (
+  SELECT p.pair_id, c.dst_ip, count(*) AS n
+  FROM conn c JOIN (SELECT * FROM _pairs SEMI JOIN _ids USING (pair_id)) p
+    ON c.src_ip = p.src_ip AND coalesce(c.dst_domain, c.dst_ip) = p.dst
+   AND coalesce(c.dst_port, -1) = p.dst_port AND coalesce(c.proto, '') = p.proto
+  WHERE c.ts BETWEEN ? AND ? AND c.dst_ip IS NOT NULL
+  GROUP BY ALL
+) GROUP BY pair_id
+""",
+                [limit, start, end],
+            ).fetchall()
+        finally:
+            self.con.unregister("_ids")
+        return {int(r[0]): list(r[1]) for r in rows}
 
     def iter_rows(self, sql: str, params: Sequence[object] = ()) -> Iterator[tuple[Any, ...]]:
         yield from self.con.execute(sql, params).fetchall()

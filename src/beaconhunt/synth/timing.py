@@ -62,7 +62,11 @@ def apply_loss(rng: np.random.Generator, ts: FloatArray, loss: float) -> FloatAr
 
 
 def cobalt_strike(
-    rng: np.random.Generator, start: float, end: float, sleep: float, jitter: float,
+    rng: np.random.Generator,
+    start: float,
+    end: float,
+    sleep: float,
+    jitter: float,
     loss: float = 0.0,
 ) -> FloatArray:
     """Cobalt Strike Beacon: each sleep is uniform in ``[sleep*(1-jitter), sleep]``."""
@@ -71,7 +75,11 @@ def cobalt_strike(
 
 
 def sliver(
-    rng: np.random.Generator, start: float, end: float, sleep: float, jitter_s: float,
+    rng: np.random.Generator,
+    start: float,
+    end: float,
+    sleep: float,
+    jitter_s: float,
     loss: float = 0.0,
 ) -> FloatArray:
     """Sliver: each sleep is ``sleep + U[0, jitter_s)`` seconds."""
@@ -80,7 +88,11 @@ def sliver(
 
 
 def mythic(
-    rng: np.random.Generator, start: float, end: float, sleep: float, jitter: float,
+    rng: np.random.Generator,
+    start: float,
+    end: float,
+    sleep: float,
+    jitter: float,
     loss: float = 0.0,
 ) -> FloatArray:
     """Mythic agents: ``sleep ± k`` with ``k`` whole seconds, ``|k| <= sleep*jitter``."""
@@ -94,8 +106,14 @@ def mythic(
 
 
 def havoc(
-    rng: np.random.Generator, start: float, end: float, sleep: float, jitter: float,
-    loss: float = 0.0, work_start_h: float = 8.0, work_end_h: float = 18.0,
+    rng: np.random.Generator,
+    start: float,
+    end: float,
+    sleep: float,
+    jitter: float,
+    loss: float = 0.0,
+    work_start_h: float = 8.0,
+    work_end_h: float = 18.0,
     utc_offset_h: float = 0.0,
 ) -> FloatArray:
     """Havoc Demon: ``sleep ± U*sleep*jitter``, silent outside working hours.
@@ -110,8 +128,13 @@ def havoc(
 
 
 def meterpreter(
-    rng: np.random.Generator, start: float, end: float, sleep: float, loss: float = 0.0,
-    tasked_fraction: float = 0.05, tasked_interval: float = 1.0,
+    rng: np.random.Generator,
+    start: float,
+    end: float,
+    sleep: float,
+    loss: float = 0.0,
+    tasked_fraction: float = 0.05,
+    tasked_interval: float = 1.0,
 ) -> FloatArray:
     """Meterpreter reverse_http(s): steady polling every ``sleep`` seconds (±5%)
     that speeds up to about ``tasked_interval`` during tasking sessions, which
@@ -129,7 +152,11 @@ def meterpreter(
 
 
 def agent(
-    rng: np.random.Generator, start: float, end: float, period: float, jitter: float = 0.02,
+    rng: np.random.Generator,
+    start: float,
+    end: float,
+    period: float,
+    jitter: float = 0.02,
     loss: float = 0.0,
 ) -> FloatArray:
     """A benign poller (EDR/AV check-in, update check, NTP, mail sync): period
@@ -139,8 +166,13 @@ def agent(
 
 
 def browsing(
-    rng: np.random.Generator, start: float, end: float, sessions_per_hour: float = 1.5,
-    requests_per_session: float = 6.0, work_start_h: float = 8.0, work_end_h: float = 18.0,
+    rng: np.random.Generator,
+    start: float,
+    end: float,
+    sessions_per_hour: float = 1.5,
+    requests_per_session: float = 6.0,
+    work_start_h: float = 8.0,
+    work_end_h: float = 18.0,
     utc_offset_h: float = 0.0,
 ) -> FloatArray:
     """Human browsing to one site: Poisson session starts in working hours, each

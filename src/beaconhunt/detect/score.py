@@ -1,0 +1,284 @@
+"""The beacon score of one pair: settings, sub-scores and their composition.
+
+``score = count × (w_d·dispersion + w_s·skew + w_p·periodicity + g·(w_z·size + w_c·coverage))``
+
+* ``dispersion``: relative MAD of the intervals (:func:`stats.dispersion_score`),
+  judged against what random gaps of the same sample size would show;
+* ``skew``: Bowley skew of the core intervals (:func:`stats.skew_score`);
+* ``periodicity``: residual to the nearest multiple of the period
+  (:mod:`beaconhunt.detect.periodicity`), which forgives missed check-ins;
+* ``size``: relative MAD of ``bytes_out`` (:func:`stats.size_score`);
+* ``coverage``: active time on a log scale (:func:`stats.coverage_score`);
+* ``count``: saturating confidence from the number of intervals (:func:`stats.count_score`);
+* ``g = min(1, T / context_gate)`` with ``T`` the weighted mean of the three timing
+  sub-scores: size and persistence only support *regular* timing, so a client
+  sending equal-sized requests at random times all day cannot look like a beacon.
+
+The weights ``w_*`` sum to 1, so the score is in ``[0, 1]``; see ``docs/scoring.md``.
+:func:`score_series` is the reference for one pair; :func:`beaconhunt.detect.batch.score_batch`
+computes the same numbers for a whole batch at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from beaconhunt.detect import stats
+from beaconhunt.detect.periodicity import core_intervals, measure_periodicity
+from beaconhunt.detect.reasons import explain
+from beaconhunt.errors import ConfigError
+from beaconhunt.model import Evidence, ScoreComponents
+
+__all__ = ["DEFAULT_SETTINGS", "PairScore", "ScoreSettings", "score_series"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSettings:
+    """Every weight and threshold of the beacon score (defaults calibrated in tests/detect)."""
+
+    weight_dispersion: float = 0.40
+    """Weight of the interval dispersion sub-score (relative MAD of the intervals)."""
+    weight_skew: float = 0.05
+    """Weight of the symmetry sub-score (Bowley skew of the core intervals)."""
+    weight_periodicity: float = 0.25
+    """Weight of the periodicity sub-score (residual to the nearest multiple of the period)."""
+    weight_size: float = 0.20
+    """Weight of the bytes_out size-consistency sub-score."""
+    weight_coverage: float = 0.10
+    """Weight of the coverage (persistence) sub-score."""
+    dispersion_level: float = 0.69
+    """Relative MAD of the intervals of random (Poisson) gaps: dispersion is 0 near it."""
+    dispersion_null_sd: float = 0.63
+    """Spread of that relative MAD over n random gaps, times sqrt(n) (measured)."""
+    periodicity_level: float = 0.39
+    """Mean residual (in periods) of random gaps: periodicity is 0 near it."""
+    periodicity_null_sd: float = 0.27
+    """Spread of that mean residual over n random gaps, times sqrt(n) (measured)."""
+    null_z: float = 2.33
+    """Sub-scores reach 0 this many spreads below the random level (2.33: 1 in 100 by chance)."""
+    skew_min_rel_iqr: float = 0.02
+    """Core spreads (IQR / median) at or below this are timing noise: their skew counts as 0."""
+    near_tolerance: float = 0.2
+    """Residual (in periods) counted as "near a multiple" in reasons; does not change the score."""
+    size_scale: float = 0.5
+    """Relative MAD of bytes_out at which the size sub-score reaches 0."""
+    size_unknown: float = 0.5
+    """Size sub-score used when no bytes_out value is known for a pair (neutral)."""
+    coverage_tau_s: float = 300.0
+    """Time constant (s) of the log-time coverage: active time counts from about this scale."""
+    count_min: float = 2.0
+    """Number of intervals at or below which the count confidence is 0."""
+    count_full: float = 20.0
+    """Number of intervals from which the count confidence is 1."""
+    context_gate: float = 0.6
+    """Timing regularity from which size and coverage count in full (below: proportionally)."""
+    min_interval_s: float = 0.0
+    """Intervals at or below this (s) are dropped: 0 drops only duplicate timestamps."""
+    beacon_threshold: float = 0.7
+    """Score from which a pair reads as beacon-like (calibrated in tests/detect/test_ranking.py)."""
+
+    def __post_init__(self) -> None:
+        _check_weights(self)
+        _check_ranges(self)
+
+    @property
+    def timing_weight(self) -> float:
+        """``w_d + w_s + w_p``: the share of the score carried by timing alone."""
+        return self.weight_dispersion + self.weight_skew + self.weight_periodicity
+
+
+def _check_weights(s: ScoreSettings) -> None:
+    """Weights each in [0, 1], summing to 1, with some weight on timing."""
+    names = [f.name for f in fields(s) if f.name.startswith("weight_")]
+    values = [getattr(s, n) for n in names]
+    for name, value in zip(names, values, strict=True):
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{name} must be in [0, 1], got {value}")
+    if abs(sum(values) - 1.0) > 1e-9:
+        raise ConfigError(f"score weights must sum to 1, got {sum(values):.6g}")
+    if s.timing_weight <= 0.0:
+        raise ConfigError("the timing weights (dispersion, skew, periodicity) must not all be 0")
+
+
+_POSITIVE = (
+    "dispersion_level",
+    "dispersion_null_sd",
+    "periodicity_level",
+    "periodicity_null_sd",
+    "size_scale",
+    "coverage_tau_s",
+)
+_UNIT = ("size_unknown", "beacon_threshold")
+
+
+def _check_ranges(s: ScoreSettings) -> None:
+    """Per-field ranges and the one ordering constraint (count_min < count_full)."""
+    for name in _POSITIVE:
+        if not getattr(s, name) > 0.0:
+            raise ConfigError(f"{name} must be > 0, got {getattr(s, name)}")
+    for name in _UNIT:
+        if not 0.0 <= getattr(s, name) <= 1.0:
+            raise ConfigError(f"{name} must be in [0, 1], got {getattr(s, name)}")
+    for name in ("null_z", "skew_min_rel_iqr"):
+        if not getattr(s, name) >= 0.0:
+            raise ConfigError(f"{name} must be >= 0, got {getattr(s, name)}")
+    if not 0.0 < s.near_tolerance <= 0.5:
+        raise ConfigError(f"near_tolerance must be in (0, 0.5], got {s.near_tolerance}")
+    if not 0.0 < s.context_gate <= 1.0:
+        raise ConfigError(f"context_gate must be in (0, 1], got {s.context_gate}")
+    if not s.min_interval_s >= 0.0:
+        raise ConfigError(f"min_interval_s must be >= 0, got {s.min_interval_s}")
+    if not 0.0 < s.count_min < s.count_full:
+        raise ConfigError(f"need 0 < count_min < count_full, got {s.count_min} and {s.count_full}")
+
+
+DEFAULT_SETTINGS = ScoreSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    """What the detector says about one pair: sub-scores, the statistics behind them, reasons.
+
+    Interval statistics are over the kept intervals (``nan`` without any);
+    ``skew`` is the Bowley skew of the core intervals; byte medians are over
+    known (non-NaN) values, ``nan`` when none is known.
+    """
+
+    components: ScoreComponents
+    n_connections: int
+    n_intervals: int
+    first_seen: float
+    last_seen: float
+    median_interval: float
+    mad_interval: float
+    rel_mad: float
+    skew: float
+    cv: float
+    period: float
+    mean_residual: float
+    near_fraction: float
+    multiple_fraction: float
+    bytes_out_median: float
+    bytes_out_rel_mad: float
+    bytes_in_median: float
+    reasons: tuple[Evidence, ...] = field(default_factory=tuple)
+
+    @property
+    def score(self) -> float:
+        """The composite beacon score in [0, 1]."""
+        return self.components.score
+
+
+def _compose_v(parts: Sequence[FloatArray], s: ScoreSettings) -> FloatArray:
+    """The composite (module docstring) on arrays; shared by the scalar and batch scorers.
+
+    ``parts`` are the sub-scores in :class:`ScoreComponents` order: dispersion,
+    skew, periodicity, size, coverage, count.
+    """
+    dispersion, skew, periodicity_, size, coverage, count = parts
+    timing = s.weight_dispersion * dispersion + s.weight_skew * skew
+    timing = timing + s.weight_periodicity * periodicity_
+    gate = np.minimum(1.0, timing / s.timing_weight / s.context_gate)
+    context = s.weight_size * size + s.weight_coverage * coverage
+    return np.clip(count * (timing + gate * context), 0.0, 1.0)
+
+
+def _sorted_ts(ts: ArrayLike) -> FloatArray:
+    """Timestamps as a sorted float64 array; ``ValueError`` on NaN or infinity."""
+    t = np.sort(np.asarray(ts, dtype=np.float64).reshape(-1))
+    if not np.all(np.isfinite(t)):
+        raise ValueError("timestamps must be finite")
+    return t
+
+
+def _known(values: ArrayLike | None) -> FloatArray:
+    """The non-NaN values of an optional byte-count array."""
+    if values is None:
+        return np.empty(0)
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    return v[~np.isnan(v)]
+
+
+def _check_span(span_start: float, span_end: float) -> float:
+    """The dataset span ``end - start``; ``ValueError`` unless finite and ordered."""
+    if not (math.isfinite(span_start) and math.isfinite(span_end)) or span_end < span_start:
+        raise ValueError(f"bad dataset span [{span_start}, {span_end}]")
+    return span_end - span_start
+
+
+def score_series(
+    ts: ArrayLike,
+    bytes_out: ArrayLike | None,
+    bytes_in: ArrayLike | None,
+    span_start: float,
+    span_end: float,
+    settings: ScoreSettings = DEFAULT_SETTINGS,
+) -> PairScore:
+    """Score one pair's connections (the reference implementation, with reasons).
+
+    ``ts`` are epoch seconds in any order (they are sorted; bytes are only used
+    through order-free medians); ``bytes_out``/``bytes_in`` may hold NaN for
+    unknown values or be ``None``. ``span_start``/``span_end`` bound the whole
+    dataset (``ValueError`` unless finite and ordered). A pair with at most
+    ``count_min`` intervals scores 0.
+    """
+    span = _check_span(span_start, span_end)
+    t = _sorted_ts(ts)
+    d = stats.intervals(t, settings.min_interval_s)
+    bo = _known(bytes_out)
+    active = float(t[-1] - t[0]) if t.size else 0.0
+    result = _pair_score(t, d, bo, _known(bytes_in), active, span, settings)
+    return replace(result, reasons=explain(result, d, span, settings))
+
+
+def _pair_score(
+    t: FloatArray,
+    d: FloatArray,
+    bo: FloatArray,
+    bi: FloatArray,
+    active: float,
+    span: float,
+    s: ScoreSettings,
+) -> PairScore:
+    """Statistics and sub-scores of one pair (no reasons yet)."""
+    per = measure_periodicity(
+        d, s.near_tolerance, s.periodicity_level, s.periodicity_null_sd, s.null_z
+    )
+    skew = stats.bowley_skew(core_intervals(d), s.skew_min_rel_iqr)
+    rel, bo_rel = stats.rel_mad(d), stats.rel_mad(bo)
+    size = stats.size_score(bo_rel, s.size_scale) if bo.size else s.size_unknown
+    parts = (
+        stats.dispersion_score(rel, d.size, s.dispersion_level, s.dispersion_null_sd, s.null_z),
+        stats.skew_score(skew),
+        per.score,
+        size,
+        stats.coverage_score(active, span, s.coverage_tau_s),
+        stats.count_score(d.size, s.count_min, s.count_full),
+    )
+    total = float(_compose_v([np.asarray(p, dtype=np.float64) for p in parts], s))
+    return PairScore(
+        components=ScoreComponents(*parts, score=total),
+        n_connections=int(t.size),
+        n_intervals=int(d.size),
+        first_seen=float(t[0]) if t.size else math.nan,
+        last_seen=float(t[-1]) if t.size else math.nan,
+        median_interval=stats.median(d),
+        mad_interval=stats.mad(d),
+        rel_mad=rel,
+        skew=skew,
+        cv=stats.cv(d),
+        period=per.period,
+        mean_residual=per.mean_residual,
+        near_fraction=per.near_fraction,
+        multiple_fraction=per.multiple_fraction,
+        bytes_out_median=stats.median(bo),
+        bytes_out_rel_mad=bo_rel,
+        bytes_in_median=stats.median(bi),
+    )

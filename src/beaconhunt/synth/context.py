@@ -1,0 +1,180 @@
+"""Ground truth and analyst context files written next to the logs.
+
+* ``labels.csv``: one line per (source, destination, port) pair seen in
+  ``conn.log``, with what generated it, the decision an analyst should reach
+  (implants escalate, the unapproved cron job is monitored, the rest closes),
+  the process that made the connections and the timing parameters.
+* ``assets.csv``: the CMDB view (hostname, ip, role, owner, criticality).
+* ``allowlist.txt``: approved infrastructure names, one per line, ``#`` comments.
+* ``whois.csv``: creation date of every registered domain; C2 domains were
+  registered days before the capture, the rest years ago.
+* ``intel.csv``: a threat-intel feed that names one C2 address, plus unrelated
+  indicators as real feeds carry.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from numpy.typing import NDArray
+
+from beaconhunt.synth import catalog
+from beaconhunt.synth.flows import Label, Traffic
+from beaconhunt.synth.implants import HiddenBeacon
+from beaconhunt.synth.world import AD_DOMAIN, Host, World, registered_domain
+
+__all__ = ["LABEL_FIELDS", "intel_beacon", "write_context", "write_labels"]
+
+LABEL_FIELDS = (
+    "src_ip",
+    "src_host",
+    "dst",
+    "dst_ip",
+    "dst_port",
+    "kind",
+    "decision",
+    "process",
+    "sleep",
+    "jitter",
+    "loss",
+    "connections",
+)
+
+_FAMILY_NAMES = {
+    "cobalt_strike": "Cobalt Strike",
+    "sliver": "Sliver",
+    "havoc": "Havoc",
+    "mythic": "Mythic",
+    "meterpreter": "Meterpreter",
+}
+_NOISE_INTEL = (
+    ("192.0.2.201", "ip", "Emotet epoch 5 distribution server (not seen here)"),
+    ("invoice-portal-secure.com", "domain", "Credential phishing kit host"),
+)
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """A CSV with ``\\n`` line ends (stable bytes on every platform)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _num(x: float | None) -> str:
+    """A timing parameter as short text, empty when it does not apply."""
+    return "" if x is None else f"{x:g}"
+
+
+def _process(lab: Label, host: Host) -> str:
+    """The label's process path with the host's user, browser and DNS client filled in."""
+    browser = catalog.BROWSERS[host.browser][2] if host.browser >= 0 else ""
+    dns = (
+        r"C:\Windows\System32\svchost.exe"
+        if host.os == "windows"
+        else "/usr/lib/systemd/systemd-resolved"
+    )
+    return (
+        lab.process.replace("{user}", host.user).replace("{browser}", browser).replace("{dns}", dns)
+    )
+
+
+def write_labels(path: Path, tr: Traffic, conn: dict[str, NDArray[Any]]) -> int:
+    """Write ``labels.csv`` from the final connections; return its number of lines."""
+    hosts = tr.world.hosts
+    pairs = Counter(
+        zip(
+            conn["src"].tolist(),
+            conn["label"].tolist(),
+            conn["resp_h"].tolist(),
+            conn["resp_p"].tolist(),
+            strict=True,
+        )
+    )
+    rows: list[tuple[Any, ...]] = []
+    for (src, lab_id, ip, port), count in pairs.items():
+        lab, host = tr.labels[lab_id], hosts[src]
+        rows.append(
+            (
+                host.ip,
+                host.name,
+                lab.dst or ip,
+                ip,
+                port,
+                lab.kind,
+                lab.decision,
+                _process(lab, host),
+                _num(lab.sleep),
+                _num(lab.jitter),
+                _num(lab.loss),
+                count,
+            )
+        )
+    rows.sort(key=lambda r: (ipaddress.ip_address(r[0]), r[2], ipaddress.ip_address(r[3]), r[4]))
+    _write_csv(path, LABEL_FIELDS, rows)
+    return len(rows)
+
+
+def intel_beacon(beacons: Sequence[HiddenBeacon]) -> HiddenBeacon | None:
+    """The implant whose C2 address the intel feed knows: direct-IP, Sliver first."""
+    direct = sorted((b for b in beacons if b.dst == b.dst_ip), key=lambda b: b.family != "sliver")
+    return direct[0] if direct else (beacons[0] if beacons else None)
+
+
+def write_context(out_dir: Path, world: World, beacons: Sequence[HiddenBeacon]) -> list[Path]:
+    """Write assets, allowlist, whois and intel files; return their paths."""
+    paths = [out_dir / n for n in ("assets.csv", "allowlist.txt", "whois.csv", "intel.csv")]
+    _write_csv(
+        paths[0],
+        ("hostname", "ip", "role", "owner", "criticality"),
+        [(h.name, h.ip, h.role, h.owner, h.criticality) for h in world.hosts],
+    )
+    paths[1].write_text(_allowlist(), encoding="utf-8")
+    _write_csv(paths[2], ("domain", "created"), _whois(world))
+    known = intel_beacon(beacons)
+    intel = (
+        []
+        if known is None
+        else [
+            (
+                known.dst_ip,
+                "ip",
+                f"{_FAMILY_NAMES[known.family]} C2 server reported by partner CERT",
+            )
+        ]
+    )
+    _write_csv(paths[3], ("indicator", "type", "description"), intel + list(_NOISE_INTEL))
+    return paths
+
+
+def _allowlist() -> str:
+    """Approved infrastructure: the sanctioned agents' names, NTP pool and the AD domain."""
+    names = sorted(
+        {p.name for p in catalog.BENIGN_POLLERS if p.allowlisted} | set(catalog.NTP_SOURCES)
+    )
+    lines = [
+        "# Approved infrastructure (IT security, reviewed 2026-10).",
+        "# One domain per line; an entry also covers its subdomains. '#' starts a comment.",
+        "",
+        "# internal Active Directory domain",
+        AD_DOMAIN,
+        "",
+        "# sanctioned agents: EDR, Windows telemetry and updates, Office 365, Slack, NTP",
+        *names,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _whois(world: World) -> list[tuple[str, str]]:
+    """(registered domain, creation date), one per domain, sorted."""
+    out: dict[str, str] = {}
+    for name in sorted(world.names):
+        created = world.names[name].created
+        if created is not None:
+            out.setdefault(registered_domain(name), created)
+    return sorted(out.items())

@@ -1,0 +1,177 @@
+"""Generate a synthetic enterprise capture: Zeek logs, ground truth and context.
+
+:func:`generate` builds the world of :mod:`beaconhunt.synth.world`, adds the
+traffic (hidden implants, benign pollers and NTP, streaming, internal traffic,
+browsing), derives the DNS lookups all named traffic needs, gives every
+connection a Zeek ``uid`` shared with its ssl/http/dns records, and writes:
+
+* ``conn.log``, ``dns.log``, ``ssl.log``, ``http.log`` as Zeek TSV or JSON
+  lines, optionally as Zeek's hourly gzip archive (``2026-11-03/conn.00:00:00-01:00:00.log.gz``);
+* ``labels.csv`` (ground truth per pair) and the context files ``assets.csv``,
+  ``allowlist.txt``, ``whois.csv``, ``intel.csv``.
+
+Everything is drawn from named random streams seeded by ``Scenario.seed``, so
+one seed always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from beaconhunt.errors import ConfigError
+from beaconhunt.synth.benign import add_internal, add_ntp, add_pollers, add_streaming
+from beaconhunt.synth.browsing import add_browsing
+from beaconhunt.synth.context import intel_beacon, write_context, write_labels
+from beaconhunt.synth.dns import add_dns
+from beaconhunt.synth.flows import Traffic
+from beaconhunt.synth.implants import HiddenBeacon, add_implants
+from beaconhunt.synth.scenario import Scenario
+from beaconhunt.synth.table import make_ids
+from beaconhunt.synth.world import build_world
+from beaconhunt.synth.zeek_writer import LogFormat, LogFrame, write_log
+
+__all__ = ["LOGS", "GenerationSummary", "generate"]
+
+#: The Zeek logs written, in this order.
+LOGS = ("conn", "dns", "ssl", "http")
+
+Columns = dict[str, NDArray[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationSummary:
+    """What :func:`generate` wrote.
+
+    ``counts`` has the rows of each log (``conn``, ``dns``, ``ssl``, ``http``)
+    and of ``labels``; ``beacons`` lists the hidden implants; ``paths`` every
+    file written (logs first); ``seconds`` is the wall time it took.
+    """
+
+    scenario: Scenario
+    out_dir: Path
+    counts: dict[str, int]
+    beacons: tuple[HiddenBeacon, ...]
+    paths: tuple[Path, ...]
+    seconds: float
+
+
+def generate(
+    out_dir: Path,
+    scenario: Scenario | None = None,
+    *,
+    log_format: LogFormat = "tsv",
+    rotate: bool = False,
+) -> GenerationSummary:
+    """Write one synthetic capture of ``scenario`` (default :class:`Scenario`) to ``out_dir``.
+
+    ``log_format`` is ``"tsv"`` (Zeek's default) or ``"json"``; ``rotate``
+    writes hourly gzip archives in per-day folders instead of one file per log.
+    Raises :class:`~beaconhunt.errors.ConfigError` for a bad format or an
+    output directory that cannot be written.
+    """
+    started = time.perf_counter()
+    s = scenario if scenario is not None else Scenario()
+    if log_format not in ("tsv", "json"):
+        raise ConfigError(f"log_format must be 'tsv' or 'json' (got {log_format!r})")
+    tr, beacons = _simulate(s)
+    conn, frames = _frames(tr)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths: list[Path] = []
+        for frame in frames:
+            paths += write_log(frame, out_dir, log_format, rotate, (s.start, s.end))
+        n_labels = write_labels(out_dir / "labels.csv", tr, conn)
+        paths.append(out_dir / "labels.csv")
+        paths += write_context(out_dir, tr.world, beacons)
+    except OSError as exc:
+        raise ConfigError(f"cannot write synthetic data to {out_dir}: {exc}") from exc
+    counts = {f.path: len(f) for f in frames} | {"labels": n_labels}
+    return GenerationSummary(
+        s, out_dir, counts, tuple(beacons), tuple(paths), time.perf_counter() - started
+    )
+
+
+def _simulate(s: Scenario) -> tuple[Traffic, list[HiddenBeacon]]:
+    """All traffic of the scenario, in tables; the hidden implants described."""
+    world = build_world(s, np.random.default_rng([s.seed, 0]))
+    tr = Traffic(world, s.seed)
+    beacons = add_implants(tr)
+    if s.benign_pollers:
+        add_pollers(tr)
+        add_ntp(tr)
+    if s.streaming_users:
+        add_streaming(tr)
+    if s.internal:
+        add_internal(tr)
+    add_browsing(tr)
+    add_dns(tr)
+    known = intel_beacon(beacons)
+    return tr, [
+        replace(b, notes=(*b.notes, "C2 address listed in intel.csv")) if b is known else b
+        for b in beacons
+    ]
+
+
+def _frames(tr: Traffic) -> tuple[Columns, list[LogFrame]]:
+    """The raw connection columns and the four logs, rows in Zeek's output order.
+
+    conn.log rows are written when a connection ends, so they are ordered by
+    end time; the other logs by their own timestamp.
+    """
+    c = tr.conn.finish()
+    uids = np.array(make_ids(tr.rng("uids"), c["ts"].size, "C"), dtype=object)
+    orig_h = np.array([h.ip for h in tr.world.hosts], dtype=object)[c["src"]]
+    local = np.array(
+        ["T" if ip.startswith("10.") else "F" for ip in c["resp_h"].tolist()], dtype=object
+    )
+    ids: Columns = {
+        "uid": uids,
+        "id.orig_h": orig_h,
+        "id.orig_p": c["orig_p"],
+        "id.resp_h": c["resp_h"],
+        "id.resp_p": c["resp_p"],
+    }
+    conn_cols: Columns = {
+        **ids,
+        "ts": c["ts"],
+        "local_orig": np.full(uids.size, "T", object),
+        "local_resp": local,
+        "missed_bytes": np.zeros(uids.size, np.int64),
+    }
+    for key in (
+        "proto",
+        "service",
+        "duration",
+        "orig_bytes",
+        "resp_bytes",
+        "conn_state",
+        "history",
+        "orig_pkts",
+        "orig_ip_bytes",
+        "resp_pkts",
+        "resp_ip_bytes",
+    ):
+        conn_cols[key] = c[key]
+    frames = [_ordered("conn", conn_cols, c["ts"] + c["duration"])]
+    extra: dict[str, Columns] = {"dns": {"proto": c["proto"]}, "ssl": {}, "http": {}}
+    for path, table in (("dns", tr.dns), ("ssl", tr.ssl), ("http", tr.http)):
+        app = table.finish()
+        rows = app.pop("row")
+        ts = c["ts"][rows] + app.pop("dt")
+        cols = {k: v[rows] for k, v in (ids | extra[path]).items()} | app | {"ts": ts}
+        if path == "http":
+            cols["tags"] = np.full(rows.size, "", dtype=object)
+        frames.append(_ordered(path, cols, ts))
+    return c, frames
+
+
+def _ordered(path: str, cols: Columns, key: NDArray[np.float64]) -> LogFrame:
+    """A log frame with rows sorted by ``key`` (stable, so ties keep insertion order)."""
+    order = np.argsort(key, kind="stable")
+    return LogFrame(path, {k: v[order] for k, v in cols.items()}, cols["ts"][order])
