@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from beaconhunt import __version__
 from beaconhunt.config import DecideSettings, HuntSettings, build, default_config_text, load_config
 from beaconhunt.detect import ScoreSettings
+from beaconhunt.detect.filter import FilterSettings
 from beaconhunt.enrich import Allowlist
 from beaconhunt.errors import BeaconhuntError, ConfigError, NoUsableInput, StoreError
 from beaconhunt.pipeline import HuntResult, hunt
@@ -29,6 +30,7 @@ __all__ = ["main"]
 
 _SECTIONS: dict[str, type[Any]] = {
     "hunt": HuntSettings,
+    "filter": FilterSettings,
     "score": ScoreSettings,
     "decide": DecideSettings,
 }
@@ -72,6 +74,10 @@ def _print_load_summary(result: HuntResult, console: Console) -> None:
         console.print(f"[yellow]warning:[/] {terminal_text(str(p), 300)}", markup=True)
     if len(problems) > _MAX_PROBLEMS_SHOWN:
         console.print(f"[yellow]warning:[/] ... and {len(problems) - _MAX_PROBLEMS_SHOWN} more")
+    if load.not_logs:
+        names = ", ".join(terminal_text(p.name, 40) for p in load.not_logs[:5])
+        more = f" and {len(load.not_logs) - 5} more" if len(load.not_logs) > 5 else ""
+        console.print(f"skipped {len(load.not_logs)} file(s) that are not logs: {names}{more}")
     for note in result.notes:
         console.print(f"note: {note}")
     rows = ", ".join(f"{k} {v:,}" for k, v in sorted(load.rows.items()) if v)
@@ -79,10 +85,12 @@ def _print_load_summary(result: HuntResult, console: Console) -> None:
     unused = sum(load.unused_logs.values())
     unused_s = f", {unused} file(s) of other Zeek logs ignored" if unused else ""
     again = f", {load.already_loaded} already in the store" if load.already_loaded else ""
+    n_drop = sum(result.dropped.values())
+    dropped = f" ({n_drop:,} dropped as bulk or highly variable)" if n_drop else ""
     console.print(
         f"read {load.files} file(s): {rows or 'no records'}{skipped}{unused_s}{again};"
         f" {result.connections:,} connections stored, {result.outbound_pairs:,} outbound"
-        f" pairs scored, {len(result.findings):,} findings"
+        f" pairs scored{dropped}, {len(result.findings):,} findings"
         f" ({result.seconds.get('total', 0.0):.1f} s)"
     )
 
@@ -152,7 +160,7 @@ def _do_hunt(
     show_progress = not quiet and sys.stderr.isatty()
     with _progress(show_progress) as (on_progress, on_file):
         result = hunt(
-            list(paths), s["hunt"], s["score"], s["decide"], allow, db=db,
+            list(paths), s["hunt"], s["score"], s["decide"], s["filter"], allow, db=db,
             progress=on_progress, on_file=on_file,
         )  # fmt: skip
     if not quiet:
@@ -191,8 +199,12 @@ def hunt_cmd(paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path
              config: Path | None, min_score: float | None, limit: int | None,
              quiet: bool) -> None:  # fmt: skip
     """Hunt for beacons in Zeek logs (files or directories, TSV or JSON, gzip or not)."""
-    _run(lambda: _do_hunt(paths, internal, allowlist, db, window, fmt, output, config,
-                          min_score, limit, quiet) and None)  # fmt: skip
+
+    def body() -> None:
+        _do_hunt(paths, internal, allowlist, db, window, fmt, output, config, min_score,
+                 limit, quiet)  # fmt: skip
+
+    _run(body)
 
 
 @main.command("config")
@@ -205,7 +217,7 @@ def config_cmd(show_default: bool) -> None:
 @main.command("demo")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the generated logs here (default: a temporary folder).")
-@click.option("--seed", type=int, default=2026, show_default=True, help="Random seed.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
 @click.option("--hosts", type=int, default=40, show_default=True, help="Internal hosts.")
 @click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table",
               show_default=True, help="Output format.")
@@ -231,13 +243,15 @@ def demo_cmd(out_dir: Path | None, seed: int, hosts: int, fmt: str) -> None:
 
 
 def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
-    """Say which hidden beacons the hunt escalated, so the demo checks itself."""
-    from beaconhunt.model import Decision
-
+    """Say what the hunt decided for each hidden beacon, so the demo checks itself."""
     found = {(f.src_ip, f.dst_domain or f.dst_ip): f for f in result.findings}
-    err.print("\nhidden in this demo:", markup=False)
+    err.print("\nbeacons hidden in this synthetic day, and what the hunt decided:", markup=False)
     for b in summary.beacons:
-        f = found.get((b.src_ip, b.dst))
-        state = "missed" if f is None else f"{f.decision.value} (score {f.score:.2f})"
-        mark = "✓" if f is not None and f.decision is Decision.ESCALATE else "·"
-        err.print(f"  {mark} {b.describe()}: {state}", markup=False)
+        for host, ip in zip(b.hosts, b.src_ips, strict=True):
+            f = found.get((ip, b.dst))
+            state = "not reported" if f is None else f"{f.decision.value} (score {f.score:.2f})"
+            err.print(
+                f"  {b.family:<14} {host} ({ip}) -> {b.dst}:{b.dst_port}"
+                f" sleep {b.sleep:g}s jitter {b.jitter:.0%}: {state}",
+                markup=False,
+            )

@@ -8,6 +8,7 @@ does) and it raises only :class:`~beaconhunt.errors.BeaconhuntError`.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import pyarrow as pa
 from beaconhunt.config import DecideSettings, HuntSettings
 from beaconhunt.decide import AllowlistRule, Candidate, Policy, ScoreRule
 from beaconhunt.detect import PairScore, ScoreSettings, SeriesBatch, score_batch, score_series
+from beaconhunt.detect.filter import FilterSettings, PairAggregates, prefilter_aggregates
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
 from beaconhunt.errors import InputProblem, NoUsableInput
@@ -40,9 +42,10 @@ class HuntResult:
     load: LoadReport
     connections: int = 0
     outbound_pairs: int = 0
-    candidates: int = 0
     span: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)
+    #: pairs the volume/variability prefilter dropped, by reason code
+    dropped: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -51,6 +54,7 @@ def hunt(
     settings: HuntSettings | None = None,
     score: ScoreSettings | None = None,
     decide: DecideSettings | None = None,
+    filters: FilterSettings | None = None,
     allowlist: Allowlist | None = None,
     db: Path | None = None,
     progress: ProgressFn | None = None,
@@ -60,6 +64,7 @@ def hunt(
     settings = settings or HuntSettings()
     score = score or ScoreSettings()
     decide = decide or DecideSettings()
+    filters = filters or FilterSettings()
     allowlist = allowlist or Allowlist()
     networks = Networks(settings.internal)
     window = parse_duration(settings.window) if settings.window else None
@@ -88,10 +93,11 @@ def hunt(
         pairs = store.pair_stats(start, end, settings.min_connections)
         result.outbound_pairs = pairs.num_rows
         t1 = time.perf_counter()
-        findings = _score_pairs(store, pairs, start, end, settings, score, decide, allowlist)
+        findings = _score_pairs(
+            store, pairs, start, end, settings, score, decide, filters, allowlist, result.dropped
+        )
         clock["detect"] = time.perf_counter() - t1
         result.findings = findings
-        result.candidates = len(findings)
     finally:
         store.close()
     clock["total"] = time.perf_counter() - t0
@@ -121,20 +127,20 @@ def _score_pairs(
     settings: HuntSettings,
     score: ScoreSettings,
     decide: DecideSettings,
+    filters: FilterSettings,
     allowlist: Allowlist,
+    dropped: Counter[str],
 ) -> list[Finding]:
-    """Prefilter, score every candidate at once, then explain and decide the reported ones."""
+    """Score every pair at once, drop bulk/variable ones, explain and decide the rest."""
     if pairs.num_rows == 0:
         return []
     pair_id = _col(pairs, "pair_id").astype(np.int64)
-    keep = _volume_mask(pairs, score)
-    cand = np.sort(pair_id[keep])
-    if cand.size == 0:
-        return []
-    series = store.pair_series(cand, start, end)
+    series = store.pair_series(np.sort(pair_id), start, end)
     batch = SeriesBatch(series.ts, series.bytes_out, series.bytes_in, series.offsets)
+    kept = prefilter_aggregates(PairAggregates.from_batch(batch), filters)
+    dropped.update(kept.counts())
     scores = score_batch(batch, start, end, score)
-    reported = np.flatnonzero(scores.score >= settings.min_score)
+    reported = np.flatnonzero(kept.keep & (scores.score >= settings.min_score))
     reported = reported[np.argsort(-scores.score[reported], kind="stable")]
     ids = series.pair_id[reported]
     ips = store.dst_ips_for(ids.tolist(), start, end)
@@ -194,11 +200,6 @@ def _finding(
         dst_ips=dst_ips,
         reasons=(*verdict.reasons, *detail.reasons),
     )
-
-
-def _volume_mask(pairs: pa.Table, score: ScoreSettings) -> np.ndarray:
-    """Pairs kept as beacon candidates after the robust volume/variability prefilter."""
-    return np.ones(pairs.num_rows, dtype=bool)
 
 
 def problems_summary(problems: Sequence[InputProblem]) -> list[str]:

@@ -308,7 +308,7 @@ def score_batch(
     bo_med, bo_mad = bo.median_mad()
     bo_rel = stats._rel_mad_v(bo_mad, bo_med)
     first, last = _first_last(batch.ts, off)
-    comps = _components(tm, iv.n, bo_rel, last - first, span, settings)
+    comps = _components(tm, iv.n, bo_rel, bo.n, last - first, span, settings)
     return BatchScores(
         **comps,
         n=np.diff(off).astype(np.int64),
@@ -344,6 +344,7 @@ def _components(
     tm: _Timing,
     n_intervals: IntArray,
     bo_rel: FloatArray,
+    bo_known: IntArray,
     active: FloatArray,
     span: float,
     s: ScoreSettings,
@@ -358,7 +359,7 @@ def _components(
         "dispersion": stats._ratio_score_v(tm.rel_mad, c_disp),
         "skew_score": stats._skew_score_v(tm.skew),
         "periodicity": stats._ratio_score_v(tm.mean_residual, c_per),
-        "size": np.where(np.isnan(bo_rel), s.size_unknown, size),
+        "size": np.where(bo_known > 0, size, s.size_unknown),
         "coverage": stats._coverage_score_v(active, np.full(active.size, span), s.coverage_tau_s),
         "count": stats._count_score_v(n, s.count_min, s.count_full),
     }

@@ -1,10 +1,11 @@
 """Pure interval and size statistics for one (source, destination, port) pair.
 
-Every function here takes a 1-D array for ONE pair and returns a float. These
-scalar functions are the specification of the beacon score: the vectorized
-batch scorer (:func:`beaconhunt.detect.score.score_batch`) must give the same
-numbers for each pair, and shares the array kernels (the ``_..._v`` helpers)
-that turn a statistic into a sub-score.
+Every statistic here takes a 1-D array for ONE pair and returns a float; every
+sub-score maps a statistic to ``[0, 1]``. These scalar functions are the
+specification of the beacon score: the vectorized batch scorer
+(:func:`beaconhunt.detect.batch.score_batch`) must give the same numbers for
+each pair, and shares the array kernels (the ``_..._v`` helpers) that turn a
+statistic into a sub-score.
 
 Conventions, the same for every statistic:
 

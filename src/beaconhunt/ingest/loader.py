@@ -33,6 +33,8 @@ class LoadReport:
     problems: list[InputProblem] = field(default_factory=list)
     unused_logs: Counter[str] = field(default_factory=Counter)
     already_loaded: int = 0
+    #: files found inside directories that are not logs (skipped quietly)
+    not_logs: list[Path] = field(default_factory=list)
 
     @property
     def skipped_lines(self) -> int:
@@ -53,7 +55,7 @@ def load_paths(
         defaultdict(list)
     )
     json_files: list[Sniffed] = []
-    for path in iter_files(paths):
+    for path, named in iter_files(paths):
         report.files += 1
         try:
             s = sniff(path)
@@ -61,7 +63,10 @@ def load_paths(
             report.problems.append(InputProblem(str(path), None, str(exc).split(": ", 1)[-1]))
             continue
         if s.kind == "unknown":
-            report.problems.append(InputProblem(str(path), None, f"skipped: {s.reason}"))
+            if named:
+                report.problems.append(InputProblem(str(path), None, f"skipped: {s.reason}"))
+            else:  # found in a folder: README, licences, CSVs... listed once
+                report.not_logs.append(path)
             continue
         if store.already_loaded(path):
             report.already_loaded += 1

@@ -45,11 +45,12 @@ class Sniffed:
     reason: str = ""
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Yield every regular file under ``paths`` (directories recursively, sorted).
+def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
+    """Yield ``(file, named)`` for every regular file under ``paths``.
 
-    Hidden files and directories (``.name``) are skipped; a missing path raises
-    :class:`InputError`.
+    ``named`` is True for a file given directly, False for one found inside a
+    directory (recursively, sorted; hidden files and folders skipped). A
+    missing path raises :class:`InputError`.
     """
     for p in paths:
         if p.is_dir():
@@ -57,9 +58,9 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith("."):
-                        yield Path(root) / name
+                        yield Path(root) / name, False
         elif p.is_file():
-            yield p
+            yield p, True
         else:
             raise InputError(f"{p}: no such file or directory")
 
