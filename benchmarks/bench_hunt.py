@@ -21,7 +21,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +29,7 @@ _BARE = r"""
 import sys, duckdb
 f = sys.argv[1]
 con = duckdb.connect(config={"preserve_insertion_order": False})
+con.execute("SET enable_progress_bar = false")
 fields = ["ts","uid","id.orig_h","id.orig_p","id.resp_h","id.resp_p","proto","service",
           "duration","orig_bytes","resp_bytes","conn_state","local_orig","local_resp",
           "missed_bytes","history","orig_pkts","orig_ip_bytes","resp_pkts","resp_ip_bytes",

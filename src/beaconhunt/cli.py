@@ -179,18 +179,40 @@ _PATHS = click.argument(
 @click.option("--internal", multiple=True, metavar="CIDR",
               help="Internal network (repeatable). Default: RFC 1918, loopback, link-local,"
                    " CGNAT, IPv6 ULA and link-local.")  # fmt: skip
-@click.option("--allowlist", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Approved destinations: one domain (covers subdomains), IP or CIDR per line.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              help="Keep the store in this DuckDB file; later runs add to it.")
-@click.option("--window", metavar="DURATION",
-              help="Only analyse the last DURATION of the input (e.g. 24h, 90m).")
-@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table",
-              show_default=True, help="Output format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write findings to FILE instead of standard output.")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML settings file (see `beaconhunt config --default`).")
+@click.option(
+    "--allowlist",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Approved destinations: one domain (covers subdomains), IP or CIDR per line.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the store in this DuckDB file; later runs add to it.",
+)
+@click.option(
+    "--window",
+    metavar="DURATION",
+    help="Only analyse the last DURATION of the input (e.g. 24h, 90m).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(REPORTERS)),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write findings to FILE instead of standard output.",
+)
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML settings file (see `beaconhunt config --default`).",
+)
 @click.option("--min-score", type=float, help="Report pairs scoring at least this (0-1).")
 @click.option("--limit", type=int, help="Rows in the terminal table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress, warnings or summary on stderr.")
@@ -215,12 +237,22 @@ def config_cmd(show_default: bool) -> None:
 
 
 @main.command("demo")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Keep the generated logs here (default: a temporary folder).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the generated logs here (default: a temporary folder).",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
 @click.option("--hosts", type=int, default=40, show_default=True, help="Internal hosts.")
-@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(REPORTERS)),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 def demo_cmd(out_dir: Path | None, seed: int, hosts: int, fmt: str) -> None:
     """Generate a synthetic day of Zeek logs with beacons hidden in it, and hunt it."""
     from beaconhunt.synth import Scenario, generate

@@ -28,9 +28,7 @@ __all__ = [
 ]
 
 
-def setting(
-    default: Any, help: str, min: float | None = None, max: float | None = None
-) -> Any:
+def setting(default: Any, help: str, min: float | None = None, max: float | None = None) -> Any:
     """A dataclass field with its help text and range, for declaring settings."""
     meta = {"help": help, "min": min, "max": max}
     if isinstance(default, list | tuple | dict):
@@ -55,7 +53,7 @@ def validate(obj: object) -> None:
 class HuntSettings:
     """What to read and which connections count (section ``[hunt]``)."""
 
-    internal: list[str] = setting(
+    internal: list[str] = setting(  # noqa: RUF009 - returns a field(), like dataclasses.field
         list(DEFAULT_INTERNAL),
         "Internal networks (CIDR). Sources must be internal and destinations external;"
         " internal-to-internal traffic is skipped.",
@@ -79,9 +77,7 @@ class HuntSettings:
 class DecideSettings:
     """How a score becomes a decision until context rules refine it (section ``[decide]``)."""
 
-    escalate_at: float = setting(
-        0.85, "Score from which a pair is escalated.", min=0.0, max=1.0
-    )
+    escalate_at: float = setting(0.85, "Score from which a pair is escalated.", min=0.0, max=1.0)
     monitor_at: float = setting(0.7, "Score from which a pair is monitored.", min=0.0, max=1.0)
 
     def __post_init__(self) -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from beaconhunt.config import DecideSettings, HuntSettings
 from beaconhunt.decide import AllowlistRule, Candidate, Policy, ScoreRule
@@ -90,11 +89,10 @@ def hunt(
                 " as offsets from 1970-01-01"
             )
         store.mark_internal(networks)
-        pairs = store.pair_stats(start, end, settings.min_connections)
-        result.outbound_pairs = pairs.num_rows
+        result.outbound_pairs = store.candidate_pairs(start, end, settings.min_connections)
         t1 = time.perf_counter()
         findings = _score_pairs(
-            store, pairs, start, end, settings, score, decide, filters, allowlist, result.dropped
+            store, start, end, settings, score, decide, filters, allowlist, result.dropped
         )
         clock["detect"] = time.perf_counter() - t1
         result.findings = findings
@@ -115,13 +113,8 @@ def _nothing_read(load: LoadReport) -> str:
     )
 
 
-def _col(pairs: pa.Table, name: str) -> np.ndarray:
-    return np.asarray(pairs.column(name).to_numpy(zero_copy_only=False))
-
-
 def _score_pairs(
     store: DuckDBStore,
-    pairs: pa.Table,
     start: float,
     end: float,
     settings: HuntSettings,
@@ -131,30 +124,27 @@ def _score_pairs(
     allowlist: Allowlist,
     dropped: Counter[str],
 ) -> list[Finding]:
-    """Score every pair at once, drop bulk/variable ones, explain and decide the rest."""
-    if pairs.num_rows == 0:
+    """Score every candidate pair at once, drop bulk/variable ones, explain and decide the rest."""
+    series = store.pair_series(start, end)
+    if series.pair_id.size == 0:
         return []
-    pair_id = _col(pairs, "pair_id").astype(np.int64)
-    series = store.pair_series(np.sort(pair_id), start, end)
     batch = SeriesBatch(series.ts, series.bytes_out, series.bytes_in, series.offsets)
     kept = prefilter_aggregates(PairAggregates.from_batch(batch), filters)
     dropped.update(kept.counts())
     scores = score_batch(batch, start, end, score)
-    reported = np.flatnonzero(kept.keep & (scores.score >= settings.min_score))
-    reported = reported[np.argsort(-scores.score[reported], kind="stable")]
+    enough = np.diff(series.offsets) >= settings.min_connections
+    reported = np.flatnonzero(kept.keep & enough & (scores.score >= settings.min_score))
     ids = series.pair_id[reported]
-    ips = store.dst_ips_for(ids.tolist(), start, end)
-    row_of = {int(p): i for i, p in enumerate(pair_id)}
-    cols = {name: pairs.column(name).to_pylist() for name in _PAIR_COLUMNS}
+    details = store.pair_details(ids.tolist(), start, end)
     policy = Policy([AllowlistRule(allowlist), ScoreRule(decide)])
     findings = []
     for k, pid in zip(reported.tolist(), ids.tolist(), strict=True):
-        r = row_of[pid]
         ts, bo, bi = batch.pair(k)
         detail = score_series(ts, bo, bi, start, end, score)
-        dst_ips = tuple(ips.get(pid, ()))
-        verdict = policy.decide(Candidate(cols["dst_domain"][r], dst_ips, detail.score))
-        findings.append(_finding(cols, r, detail, dst_ips, verdict))
+        d = details[pid]
+        dst_ips = tuple(d["dst_ips"])
+        verdict = policy.decide(Candidate(d["dst_domain"], dst_ips, detail.score))
+        findings.append(_finding(d, detail, dst_ips, verdict))
     findings.sort(key=_rank)
     return findings
 
@@ -167,30 +157,25 @@ def _rank(f: Finding) -> tuple[int, float, str, str]:
     return (_DECISION_RANK[f.decision], -f.score, f.src_ip, f.dst_domain or f.dst_ip or "")
 
 
-_PAIR_COLUMNS = ("src_ip", "src_host", "dst_ip", "dst_domain", "dst_port", "proto", "n",
-                 "first_ts", "last_ts")  # fmt: skip
-
-
 def _none_if_nan(x: float) -> float | None:
     return None if x is None or np.isnan(x) else float(x)
 
 
 def _finding(
-    cols: dict[str, list[Any]], r: int, detail: PairScore, dst_ips: tuple[str, ...],
-    verdict: Verdict,
-) -> Finding:  # fmt: skip
-    port = cols["dst_port"][r]
+    d: dict[str, Any], detail: PairScore, dst_ips: tuple[str, ...], verdict: Verdict
+) -> Finding:
+    port = d["dst_port"]
     return Finding(
-        src_ip=cols["src_ip"][r],
-        src_host=cols["src_host"][r],
-        dst_ip=dst_ips[0] if dst_ips else cols["dst_ip"][r],
-        dst_domain=cols["dst_domain"][r],
+        src_ip=d["src_ip"],
+        src_host=d["src_host"],
+        dst_ip=dst_ips[0] if dst_ips else None,
+        dst_domain=d["dst_domain"],
         dst_port=None if port == -1 else int(port),
-        proto=cols["proto"][r] or None,
+        proto=d["proto"] or None,
         process_image=None,
-        connections=int(cols["n"][r]),
-        first_seen=float(cols["first_ts"][r]),
-        last_seen=float(cols["last_ts"][r]),
+        connections=detail.n_connections,
+        first_seen=float(detail.first_seen),
+        last_seen=float(detail.last_seen),
         interval_s=_none_if_nan(detail.median_interval),
         score=float(detail.score),
         decision=verdict.decision,
@@ -205,5 +190,3 @@ def _finding(
 def problems_summary(problems: Sequence[InputProblem]) -> list[str]:
     """One line per problem, as shown to the analyst."""
     return [str(p) for p in problems]
-
-

@@ -36,3 +36,15 @@ def test_every_setting_is_documented_with_its_default(
 @pytest.mark.parametrize("code", [*REASON_CODES, *FILTER_REASONS[1:]])
 def test_every_code_is_documented(doc: str, code: str) -> None:
     assert f"`{code}`" in doc
+
+
+@pytest.mark.parametrize(("defaults", "field"), SETTINGS, ids=[f for _, f in SETTINGS])
+def test_every_setting_has_help_and_a_range_that_holds_its_default(
+    defaults: object, field: str
+) -> None:
+    # beaconhunt.config builds the commented default config from this metadata
+    meta = next(f.metadata for f in dataclasses.fields(type(defaults)) if f.name == field)  # type: ignore[arg-type]
+    assert meta["help"].endswith(".") and len(meta["help"]) > 20
+    default = getattr(defaults, field)
+    assert meta["min"] is None or default >= meta["min"]
+    assert meta["max"] is None or default <= meta["max"]

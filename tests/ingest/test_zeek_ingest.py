@@ -122,9 +122,10 @@ def test_sniff_ignores_misleading_names(tmp_path: Path) -> None:
 
 
 def test_gzip_stream_with_json(tmp_path: Path) -> None:
-    with (ZEEK / "json" / "stream.log").open("rb") as fi, gzip.open(
-        tmp_path / "zeek.json.gz", "wb"
-    ) as fo:
+    with (
+        (ZEEK / "json" / "stream.log").open("rb") as fi,
+        gzip.open(tmp_path / "zeek.json.gz", "wb") as fo,
+    ):
         shutil.copyfileobj(fi, fo)
     store, _ = _load(tmp_path)
     assert _pairs(store) == {("10.5.5.5", "stream-c2.example", 443): 18}

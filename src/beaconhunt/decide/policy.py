@@ -49,7 +49,9 @@ class AllowlistRule(Rule):
         hit = self.allowlist.match(c.dst_domain, c.dst_ips)
         if hit is None:
             return None
-        ev = Evidence("allowlist.match", f"destination is approved by allowlist entry {hit.describe()}")
+        ev = Evidence(
+            "allowlist.match", f"destination is approved by allowlist entry {hit.describe()}"
+        )
         return Verdict(Decision.CLOSE, self.name, (ev,))
 
 

@@ -22,9 +22,9 @@ def lengths(offsets: IntArray) -> IntArray:
     return np.diff(offsets)
 
 
-def segment_ids(offsets: IntArray) -> IntArray:
-    """The segment index of every flat element (``repeat(arange(m), lengths)``)."""
-    return np.repeat(np.arange(offsets.size - 1, dtype=np.int64), lengths(offsets))
+def expand(per_segment: FloatArray, offsets: IntArray) -> FloatArray:
+    """Each segment's value repeated on each of its elements."""
+    return np.repeat(per_segment, lengths(offsets))
 
 
 def count_true(mask: BoolArray, offsets: IntArray) -> IntArray:
@@ -35,14 +35,6 @@ def count_true(mask: BoolArray, offsets: IntArray) -> IntArray:
     if mask.size and np.any(nz):
         out[nz] = np.add.reduceat(mask.view(np.uint8), offsets[:-1][nz], dtype=np.int64)
     return out
-
-
-def compress(mask: BoolArray, offsets: IntArray) -> IntArray:
-    """Offsets of ``values[mask]``: the segments keep their order, minus the dropped rows."""
-    dropped = np.flatnonzero(~mask)
-    if dropped.size == 0:
-        return offsets.copy()
-    return (offsets - np.searchsorted(dropped, offsets)).astype(np.int64)
 
 
 def segment_sum(values: FloatArray, offsets: IntArray) -> FloatArray:
@@ -76,36 +68,44 @@ def search_sorted(
     return lo
 
 
-def segment_sort(columns: list[FloatArray], offsets: IntArray) -> list[FloatArray]:
-    """Sort each segment of each column ascending, NaN last (``np.sort`` per segment).
+class SegmentSorter:
+    """Sorts columns that share ``offsets`` within each segment, exactly, NaN last.
 
-    The columns share ``offsets``. Segments are grouped by length class
-    (``ceil(log2(n))``) and laid out in a scratch array where each class is a
-    matrix padded with NaN to its widest segment (at most twice the data);
-    each matrix is sorted row-wise. That is about 20 numpy sorts per column
-    whatever the number of segments, and much faster than one global sort on
-    a (segment, value) key because rows are short. Exact: within each segment
-    the result equals ``np.sort`` of it.
+    Segments are grouped by length class (``ceil(log2(n))``) and laid out in a
+    scratch array where each class is a matrix padded with NaN to its widest
+    segment (at most twice the data); each matrix is sorted row-wise. That is
+    about 20 numpy sorts per column whatever the number of segments, and much
+    faster than one global sort on a (segment, value) key because rows are
+    short. Within each segment the result equals ``np.sort`` of it. The layout
+    is computed once and reused for every column.
     """
-    n = lengths(offsets)
-    total = int(offsets[-1])
-    if total == 0:
-        return [c.copy() for c in columns]
-    width = np.ones(n.size, dtype=np.int64)
-    big = n > 1
-    width[big] = 2 ** np.ceil(np.log2(n[big])).astype(np.int64)
-    order = np.argsort(width, kind="stable")
-    base = np.zeros(n.size, dtype=np.int64)
-    base[order] = np.cumsum(width[order]) - width[order]
-    pos = _ragged_positions(base, offsets)
-    scratch = np.empty(int(width.sum()), dtype=np.float64)
-    out = []
-    for column in columns:
-        scratch.fill(np.nan)
-        scratch[pos] = column
-        _sort_blocks(scratch, width[order], base[order])
-        out.append(scratch[pos])
-    return out
+
+    def __init__(self, offsets: IntArray) -> None:
+        n = lengths(offsets)
+        width = np.ones(n.size, dtype=np.int64)
+        big = n > 1
+        width[big] = 2 ** np.ceil(np.log2(n[big])).astype(np.int64)
+        order = np.argsort(width, kind="stable")
+        base = np.zeros(n.size, dtype=np.int64)
+        base[order] = np.cumsum(width[order]) - width[order]
+        self._pos = _ragged_positions(base, offsets)
+        self._width, self._base = width[order], base[order]
+        self._size = int(width.sum()) if n.size else 0
+
+    def sort(self, column: FloatArray) -> FloatArray:
+        """``column`` sorted within each segment (a new array)."""
+        if column.size == 0:
+            return column.copy()
+        scratch = np.full(self._size, np.nan)
+        scratch[self._pos] = column
+        _sort_blocks(scratch, self._width, self._base)
+        return scratch[self._pos]
+
+
+def segment_sort(columns: list[FloatArray], offsets: IntArray) -> list[FloatArray]:
+    """Each column sorted within each segment, NaN last (see :class:`SegmentSorter`)."""
+    sorter = SegmentSorter(offsets)
+    return [sorter.sort(c) for c in columns]
 
 
 def _ragged_positions(base: IntArray, offsets: IntArray) -> IntArray:

@@ -197,14 +197,9 @@ def _row_intervals(ts: FloatArray, offsets: IntArray, min_interval: float) -> Fl
     return d
 
 
-def _sorted_columns(batch: SeriesBatch, min_interval: float) -> list[_Sorted]:
-    """Intervals, bytes_out and bytes_in of every pair, each sorted within its pair."""
-    off = batch.offsets
-    cols = [_row_intervals(batch.ts, off, min_interval), batch.bytes_out, batch.bytes_in]
-    out = []
-    for col, ordered in zip(cols, seg.segment_sort(cols, off), strict=True):
-        out.append(_Sorted(ordered, off[:-1], seg.count_true(~np.isnan(col), off)))
-    return out
+def _sorted(sorter: seg.SegmentSorter, column: FloatArray, offsets: IntArray) -> _Sorted:
+    """``column`` sorted within each pair, with each pair's count of known values."""
+    return _Sorted(sorter.sort(column), offsets[:-1], seg.count_true(~np.isnan(column), offsets))
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,14 +221,12 @@ def _timing(iv: _Sorted, offsets: IntArray, s: ScoreSettings) -> _Timing:
     """Median, MAD, CV, core period and skew, and folding residuals per pair."""
     med, mad = iv.median_mad()
     period, skew = _core(iv, med, s.skew_min_rel_iqr)
-    ids = seg.segment_ids(offsets)
-    per_row = np.take(period, ids)
-    resid = _residuals(iv, offsets, per_row, s.near_tolerance)
+    resid = _residuals(iv, offsets, period, s.near_tolerance)
     return _Timing(
         median=med,
         mad=mad,
         rel_mad=stats._rel_mad_v(mad, med),
-        cv=_cv(iv, offsets, ids, per_row),
+        cv=_cv(iv, offsets),
         period=period,
         skew=skew,
         mean_residual=resid[0],
@@ -260,11 +253,9 @@ def _core(iv: _Sorted, med: FloatArray, min_rel_iqr: float) -> tuple[FloatArray,
 def _residuals(
     iv: _Sorted, offsets: IntArray, period: FloatArray, tol: float
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Mean residual, near fraction and near-multiple fraction per pair (``nan`` if empty).
-
-    ``period`` holds each row's pair period.
-    """
-    k, r = _fold_v(iv.values, period)
+    """Mean residual, near fraction and near-multiple fraction per pair (``nan`` if empty)."""
+    per_row = seg.expand(period, offsets)
+    k, r = _fold_v(iv.values, per_row, out=per_row)
     near = r <= tol
     mult = np.greater_equal(k, 2.0, out=np.empty(k.size, dtype=np.bool_))
     mult &= near
@@ -277,17 +268,14 @@ def _residuals(
     return mean_r, near_f, mult_f
 
 
-def _cv(iv: _Sorted, offsets: IntArray, ids: IntArray, scratch: FloatArray) -> FloatArray:
-    """Coefficient of variation of each pair's intervals (population std / mean).
-
-    ``scratch`` (one float per row) is overwritten.
-    """
+def _cv(iv: _Sorted, offsets: IntArray) -> FloatArray:
+    """Coefficient of variation of each pair's intervals (population std / mean)."""
     n = iv.n.astype(np.float64)
     unknown = np.isnan(iv.values)
     x = np.where(unknown, 0.0, iv.values)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = seg.segment_sum(x, offsets) / n
-        np.subtract(x, np.take(mean, ids, out=scratch), out=x)
+        np.subtract(x, seg.expand(mean, offsets), out=x)
         np.square(x, out=x)
         x[unknown] = 0.0
         sd = np.sqrt(seg.segment_sum(x, offsets) / n)
@@ -303,16 +291,18 @@ def score_batch(
     """Score every pair of ``batch``: the numbers of ``score_series`` for each, vectorized."""
     span = _check_span(span_start, span_end)
     off = batch.offsets
-    iv, bo, bi = _sorted_columns(batch, settings.min_interval_s)
-    tm = _timing(iv, off, settings)
-    bo_med, bo_mad = bo.median_mad()
-    bo_rel = stats._rel_mad_v(bo_mad, bo_med)
+    sorter = seg.SegmentSorter(off)
+    # one column at a time, so only one sorted copy of the batch is alive at once
+    iv = _sorted(sorter, _row_intervals(batch.ts, off, settings.min_interval_s), off)
+    tm, n_intervals = _timing(iv, off, settings), iv.n
+    del iv
+    sizes = _sizes(sorter, batch)
     first, last = _first_last(batch.ts, off)
-    comps = _components(tm, iv.n, bo_rel, bo.n, last - first, span, settings)
+    comps = _components(tm, n_intervals, sizes, last - first, span, settings)
     return BatchScores(
         **comps,
         n=np.diff(off).astype(np.int64),
-        n_intervals=iv.n.astype(np.int64),
+        n_intervals=n_intervals.astype(np.int64),
         first_seen=first,
         last_seen=last,
         median_interval=tm.median,
@@ -324,10 +314,30 @@ def score_batch(
         mean_residual=tm.mean_residual,
         near_fraction=tm.near_fraction,
         multiple_fraction=tm.multiple_fraction,
-        bytes_out_median=bo_med,
-        bytes_out_rel_mad=bo_rel,
-        bytes_in_median=bi.quantile(0.5),
+        bytes_out_median=sizes.out_median,
+        bytes_out_rel_mad=sizes.out_rel_mad,
+        bytes_in_median=sizes.in_median,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sizes:
+    """Per pair: bytes_out median, relative MAD and known count; bytes_in median."""
+
+    out_median: FloatArray
+    out_rel_mad: FloatArray
+    out_known: IntArray
+    in_median: FloatArray
+
+
+def _sizes(sorter: seg.SegmentSorter, batch: SeriesBatch) -> _Sizes:
+    """Median and relative MAD of bytes_out, median of bytes_in, per pair (known values)."""
+    bo = _sorted(sorter, batch.bytes_out, batch.offsets)
+    med, mad = bo.median_mad()
+    known = bo.n
+    del bo
+    bi = _sorted(sorter, batch.bytes_in, batch.offsets).quantile(0.5)
+    return _Sizes(med, stats._rel_mad_v(mad, med), known, bi)
 
 
 def _first_last(ts: FloatArray, offsets: IntArray) -> tuple[FloatArray, FloatArray]:
@@ -343,8 +353,7 @@ def _first_last(ts: FloatArray, offsets: IntArray) -> tuple[FloatArray, FloatArr
 def _components(
     tm: _Timing,
     n_intervals: IntArray,
-    bo_rel: FloatArray,
-    bo_known: IntArray,
+    sizes: _Sizes,
     active: FloatArray,
     span: float,
     s: ScoreSettings,
@@ -352,14 +361,14 @@ def _components(
     """Every sub-score array and the composite, with the kernels of the scalar spec."""
     active = np.where(np.isnan(active), 0.0, active)
     n = n_intervals.astype(np.float64)
-    size = stats._ratio_score_v(bo_rel, s.size_scale)
+    size = stats._ratio_score_v(sizes.out_rel_mad, s.size_scale)
     c_disp = stats._null_scale_v(n, s.dispersion_level, s.dispersion_null_sd, s.null_z)
     c_per = stats._null_scale_v(n, s.periodicity_level, s.periodicity_null_sd, s.null_z)
     parts = {
         "dispersion": stats._ratio_score_v(tm.rel_mad, c_disp),
         "skew_score": stats._skew_score_v(tm.skew),
         "periodicity": stats._ratio_score_v(tm.mean_residual, c_per),
-        "size": np.where(bo_known > 0, size, s.size_unknown),
+        "size": np.where(sizes.out_known > 0, size, s.size_unknown),
         "coverage": stats._coverage_score_v(active, np.full(active.size, span), s.coverage_tau_s),
         "count": stats._count_score_v(n, s.count_min, s.count_full),
     }

@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from beaconhunt.detect import _segments as seg
 from beaconhunt.detect.batch import SeriesBatch
+from beaconhunt.detect.score import _setting
 from beaconhunt.detect.stats import _rel_mad_v
 from beaconhunt.errors import ConfigError
 
@@ -61,18 +62,23 @@ FILTER_REASONS = (
 
 @dataclass(frozen=True, slots=True)
 class FilterSettings:
-    """Thresholds of the prefilter (see the module docstring for the rules)."""
+    """Thresholds of the prefilter (section ``[filter]``, rules in the module docstring)."""
 
-    min_connections: int = 4
-    """Pairs with fewer connections are dropped: fewer than 3 intervals say nothing."""
-    max_median_bytes_out: float = 1_000_000.0
-    """Median bytes sent per connection above which a pair is a bulk upload (1 MB)."""
-    max_median_bytes_in: float = 10_000_000.0
-    """Median bytes received per connection above which a pair is a bulk download (10 MB)."""
-    max_bytes_out_rel_mad: float = 1.0
-    """Relative MAD of bytes_out above which sizes are too variable for a check-in loop."""
-    min_connections_variability: int = 8
-    """Size variability is only judged with at least this many connections."""
+    min_connections: int = _setting(
+        4, "Pairs with fewer connections are dropped: under 3 intervals say nothing.", 1
+    )
+    max_median_bytes_out: float = _setting(
+        1_000_000.0, "Median bytes sent per connection above which a pair is a bulk upload.", 0
+    )
+    max_median_bytes_in: float = _setting(
+        10_000_000.0, "Median bytes received per connection above which it is a download.", 0
+    )
+    max_bytes_out_rel_mad: float = _setting(
+        1.0, "Relative MAD of bytes_out above which sizes are too variable for check-ins.", 0
+    )
+    min_connections_variability: int = _setting(
+        8, "Size variability is only judged with at least this many connections.", 1
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -95,9 +95,14 @@ def estimate_period(d: ArrayLike) -> float:
     return median(core_intervals(d))
 
 
-def _fold_v(d: FloatArray, period: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``k = max(1, rint(d / P))`` and ``r = |d / P - k|`` on arrays (``P`` broadcasts)."""
-    q = np.divide(d, period)
+def _fold_v(
+    d: FloatArray, period: FloatArray, out: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """``k = max(1, rint(d / P))`` and ``r = |d / P - k|`` on arrays (``P`` broadcasts).
+
+    ``r`` is written to ``out`` when given (it may be ``period`` itself).
+    """
+    q = np.divide(d, period, out=out)
     k = np.rint(q)
     np.maximum(k, 1.0, out=k)
     np.subtract(q, k, out=q)

@@ -12,7 +12,7 @@ code                       when
 ``timing.missed_checkins`` >= 2% of intervals sit near 2×, 3×... the period
 ``timing.irregular``       dispersion and periodicity both < 0.5
 ``timing.skewed``          skew sub-score < 0.5 (lopsided core intervals)
-``timing.none``            no interval to measure (fewer than two distinct timestamps)
+``timing.none``            no interval to measure (< 2 distinct times, or all gaps dropped)
 ``size.consistent``        size sub-score >= 0.8
 ``size.variable``          size sub-score < 0.3
 ``size.unknown``           no bytes_out value known
@@ -70,7 +70,10 @@ FloatArray = NDArray[np.float64]
 def explain(p: PairScore, d: FloatArray, span: float, s: ScoreSettings) -> tuple[Evidence, ...]:
     """All reasons for pair score ``p`` (intervals ``d``, dataset span ``span`` seconds)."""
     if p.n_intervals == 0:
-        text = f"{p.n_connections} connection(s) at fewer than two distinct times: no interval"
+        text = (
+            f"{p.n_connections} connection(s) and no interval to measure "
+            "(fewer than two distinct times, or every gap under min_interval_s)"
+        )
         return (Evidence("timing.none", text),)
     found = [*_timing(p, d, s), *_size(p), *_persistence(p, span), *_count(p, s)]
     return tuple(found)

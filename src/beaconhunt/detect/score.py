@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -39,50 +40,73 @@ __all__ = ["DEFAULT_SETTINGS", "PairScore", "ScoreSettings", "score_series"]
 FloatArray = NDArray[np.float64]
 
 
+T = TypeVar("T", int, float)
+
+
+def _setting(default: T, help: str, lo: float | None = None, hi: float | None = None) -> T:
+    """A settings field with its help text and range in ``metadata``.
+
+    Same convention as :func:`beaconhunt.config.setting` (the commented default
+    config file and range checks are generated from it), without importing the
+    config layer into the detector.
+    """
+    return field(default=default, metadata={"help": help, "min": lo, "max": hi})
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreSettings:
-    """Every weight and threshold of the beacon score (defaults calibrated in tests/detect)."""
+    """Weights and thresholds of the beacon score (section ``[score]``, see docs/scoring.md)."""
 
-    weight_dispersion: float = 0.40
-    """Weight of the interval dispersion sub-score (relative MAD of the intervals)."""
-    weight_skew: float = 0.05
-    """Weight of the symmetry sub-score (Bowley skew of the core intervals)."""
-    weight_periodicity: float = 0.25
-    """Weight of the periodicity sub-score (residual to the nearest multiple of the period)."""
-    weight_size: float = 0.20
-    """Weight of the bytes_out size-consistency sub-score."""
-    weight_coverage: float = 0.10
-    """Weight of the coverage (persistence) sub-score."""
-    dispersion_level: float = 0.69
-    """Relative MAD of the intervals of random (Poisson) gaps: dispersion is 0 near it."""
-    dispersion_null_sd: float = 0.63
-    """Spread of that relative MAD over n random gaps, times sqrt(n) (measured)."""
-    periodicity_level: float = 0.39
-    """Mean residual (in periods) of random gaps: periodicity is 0 near it."""
-    periodicity_null_sd: float = 0.27
-    """Spread of that mean residual over n random gaps, times sqrt(n) (measured)."""
-    null_z: float = 2.33
-    """Sub-scores reach 0 this many spreads below the random level (2.33: 1 in 100 by chance)."""
-    skew_min_rel_iqr: float = 0.02
-    """Core spreads (IQR / median) at or below this are timing noise: their skew counts as 0."""
-    near_tolerance: float = 0.2
-    """Residual (in periods) counted as "near a multiple" in reasons; does not change the score."""
-    size_scale: float = 0.5
-    """Relative MAD of bytes_out at which the size sub-score reaches 0."""
-    size_unknown: float = 0.5
-    """Size sub-score used when no bytes_out value is known for a pair (neutral)."""
-    coverage_tau_s: float = 300.0
-    """Time constant (s) of the log-time coverage: active time counts from about this scale."""
-    count_min: float = 2.0
-    """Number of intervals at or below which the count confidence is 0."""
-    count_full: float = 20.0
-    """Number of intervals from which the count confidence is 1."""
-    context_gate: float = 0.6
-    """Timing regularity from which size and coverage count in full (below: proportionally)."""
-    min_interval_s: float = 0.0
-    """Intervals at or below this (s) are dropped: 0 drops only duplicate timestamps."""
-    beacon_threshold: float = 0.7
-    """Score from which a pair reads as beacon-like (calibrated in tests/detect/test_ranking.py)."""
+    weight_dispersion: float = _setting(
+        0.40, "Weight of the interval dispersion sub-score (relative MAD of the intervals).", 0, 1
+    )
+    weight_skew: float = _setting(
+        0.05, "Weight of the symmetry sub-score (Bowley skew of the core intervals).", 0, 1
+    )
+    weight_periodicity: float = _setting(
+        0.25, "Weight of the periodicity sub-score (residual to the nearest multiple).", 0, 1
+    )
+    weight_size: float = _setting(0.20, "Weight of the bytes_out size consistency.", 0, 1)
+    weight_coverage: float = _setting(0.10, "Weight of the coverage (persistence).", 0, 1)
+    dispersion_level: float = _setting(
+        0.69, "Relative MAD of random (Poisson) gaps: dispersion is 0 near it.", 0
+    )
+    dispersion_null_sd: float = _setting(
+        0.63, "Spread of that relative MAD over n random gaps, times sqrt(n).", 0
+    )
+    periodicity_level: float = _setting(
+        0.39, "Mean residual (in periods) of random gaps: periodicity is 0 near it.", 0
+    )
+    periodicity_null_sd: float = _setting(
+        0.27, "Spread of that mean residual over n random gaps, times sqrt(n).", 0
+    )
+    null_z: float = _setting(
+        2.33, "Sub-scores reach 0 this many spreads below the random level (1 in 100).", 0
+    )
+    skew_min_rel_iqr: float = _setting(
+        0.02, "Core IQR / median at or below which skew counts as 0 (timing noise).", 0
+    )
+    near_tolerance: float = _setting(
+        0.2, "Residual (in periods) counted as near a multiple, for reasons only.", 0, 0.5
+    )
+    size_scale: float = _setting(0.5, "Relative MAD of bytes_out where size reaches 0.", 0)
+    size_unknown: float = _setting(
+        0.5, "Size sub-score when no bytes_out value is known (neutral).", 0, 1
+    )
+    coverage_tau_s: float = _setting(
+        300.0, "Time constant (s) of the log-time coverage sub-score.", 0
+    )
+    count_min: float = _setting(2.0, "Intervals at or below which the count confidence is 0.", 0)
+    count_full: float = _setting(20.0, "Intervals from which the count confidence is 1.", 0)
+    context_gate: float = _setting(
+        0.6, "Timing regularity from which size and coverage count in full.", 0, 1
+    )
+    min_interval_s: float = _setting(
+        0.0, "Gaps at or below this (s) are dropped; 0 drops only duplicate timestamps.", 0
+    )
+    beacon_threshold: float = _setting(
+        0.7, "Score from which a pair reads as beacon-like (calibrated in tests).", 0, 1
+    )
 
     def __post_init__(self) -> None:
         _check_weights(self)

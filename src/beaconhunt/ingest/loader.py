@@ -77,10 +77,8 @@ def load_paths(
         header = read_tsv_header(path, headerless=s.reason == "headerless")
         log = header.path or s.log
         if s.reason == "headerless":
-            report.problems.append(
-                InputProblem(str(path), 1, "no Zeek header; read as a conn.log in Zeek's default"
-                             " column order")  # fmt: skip
-            )
+            msg = "no Zeek header; read as a conn.log in Zeek's default column order"
+            report.problems.append(InputProblem(str(path), 1, msg))
         if log not in FIELD_MAPS:
             report.unused_logs[log or "unnamed"] += 1
             continue

@@ -191,7 +191,7 @@ def read_json_records(
     lineno = 0
     try:
         with open_text(path) as fh:
-            for lineno, line in enumerate(fh, start=1):  # noqa: B007
+            for lineno, line in enumerate(fh, start=1):
                 out.lines += 1
                 if not line.strip():
                     continue

@@ -21,9 +21,9 @@ __all__ = ["build_domain_maps_sql", "normalized_conn_select", "orphan_conn_inser
 _HTTP_MAP = """
 CREATE OR REPLACE TEMP TABLE _http_map AS
 SELECT uid,
-       arg_min(lower(CASE WHEN method = 'CONNECT'
-                          THEN regexp_extract(coalesce(uri, host), '^\\[?([^\\]]*?)\\]?(:[0-9]+)?$', 1)
-                          ELSE regexp_extract(host, '^\\[?([^\\]]*?)\\]?(:[0-9]+)?$', 1) END),
+       arg_min(lower(regexp_extract(CASE WHEN method = 'CONNECT' THEN coalesce(uri, host)
+                                         ELSE host END,
+                                    '^\\[?([^\\]]*?)\\]?(:[0-9]+)?$', 1)),
                coalesce(trans_depth, 0)) AS host,
        bool_or(method = 'CONNECT') AS is_connect,
        bool_or(method = 'CONNECT' OR starts_with(lower(coalesce(uri, '')), 'http://')) AS proxied,

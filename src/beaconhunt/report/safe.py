@@ -21,7 +21,7 @@ def _visible(ch: str) -> str:
         return "?"
     cat = unicodedata.category(ch)
     if cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
-        return "\\x%02x" % ord(ch) if ord(ch) < 0x100 else "\\u%04x" % ord(ch)
+        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
     return ch
 
 

@@ -102,6 +102,8 @@ class DuckDBStore:
         self.path = path
         try:
             self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
+            # beaconhunt draws its own progress display
+            self.con.execute("SET enable_progress_bar = false")
             for ddl in DDL:
                 self.con.execute(ddl)
             self._check_version()
@@ -124,9 +126,7 @@ class DuckDBStore:
     def _check_version(self) -> None:
         row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
         if not row:
-            self.con.execute(
-                "INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-            )
+            self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif row[0][0] != str(SCHEMA_VERSION):
             raise StoreError(
                 f"store {self.path} has schema version {row[0][0]}, this beaconhunt uses"
@@ -194,13 +194,17 @@ class DuckDBStore:
         wanted = FIELD_MAPS[log]
         by_field = {zf: col for col, zf in wanted.items()}
         columns = {f: _TYPED.get(by_field.get(f, ""), "VARCHAR") for f in header.fields}
+        ztypes = dict(zip(header.fields, header.types, strict=False))
         proj = []
         for col, zf in wanted.items():
             if zf in columns:
                 expr = _quote_ident(zf)
-                if columns[zf] == "VARCHAR":
+                # Zeek writes the empty marker only for containers (set, vector)
+                container = ztypes.get(zf, "set").startswith(("set", "vector", "table"))
+                needs_empty = columns[zf] == "VARCHAR" and container
+                if needs_empty:
                     expr = f"NULLIF({expr}, ?)"
-                proj.append((col, expr, columns[zf] == "VARCHAR"))
+                proj.append((col, expr, needs_empty))
             else:
                 proj.append((col, f"NULL::{TABLES[log][col]}", False))
         params: list[Any] = []
@@ -323,8 +327,11 @@ class DuckDBStore:
         self.con.register("_batch", batch)
         try:
             if log == "conn":
-                cols = ", ".join(f"CAST({c} AS {t})" for c, t in TABLES["conn"].items()
-                                 if c in FIELD_MAPS["conn"])
+                cols = ", ".join(
+                    f"CAST({c} AS {t})"
+                    for c, t in TABLES["conn"].items()
+                    if c in FIELD_MAPS["conn"]
+                )
                 self.con.execute(f"INSERT INTO _raw_conn SELECT {cols} FROM _batch")
             elif log == "dns":
                 self.con.execute(
@@ -335,8 +342,7 @@ class DuckDBStore:
                 )
             else:
                 cols = ", ".join(
-                    f"CAST({c} AS {t})" if c in columns else f"NULL::{t}"
-                    for c, t in schema.items()
+                    f"CAST({c} AS {t})" if c in columns else f"NULL::{t}" for c, t in schema.items()
                 )
                 self.con.execute(f"INSERT INTO _new_{log} SELECT {cols} FROM _batch")
         finally:
@@ -417,90 +423,92 @@ class DuckDBStore:
             self.con.execute("INSERT INTO _internal SELECT ip FROM _more")
             self.con.unregister("_more")
 
-    def pair_stats(self, start: float, end: float, min_connections: int) -> pa.Table:
-        """Outbound pairs in ``[start, end]`` with at least ``min_connections`` connections.
+    def candidate_pairs(self, start: float, end: float, min_connections: int) -> int:
+        """Find the pairs worth a look; returns how many.
 
-        A pair is (src_ip, dst = domain or IP, dst_port, proto). Outbound means
-        an internal source and an external destination, or a proxied request.
-        Only cheap aggregates here: holistic ones (medians) over every pair of
-        a large store cost 10x more than the whole scan; the detector computes
-        them from the candidates' series instead.
+        A pair is (src_ip, dst = domain or IP, dst_port, proto). Only a count per
+        pair here: any other aggregate over every pair of a large store (string
+        ``any_value``, medians) costs several times the whole scan, so details
+        are fetched later for the reported pairs only. Pairs whose source is
+        not internal, or whose destination IP is internal and not proxied, are
+        left out here; row-level filtering happens in :meth:`pair_series`.
         """
         sql = """
-CREATE OR REPLACE TEMP TABLE _pairs_raw AS
-SELECT c.src_ip, coalesce(c.dst_domain, c.dst_ip) AS dst, coalesce(c.dst_port, -1) AS dst_port,
-       coalesce(c.proto, '') AS proto, count(*) AS n, min(c.ts) AS first_ts,
-       max(c.ts) AS last_ts, any_value(c.dst_ip) AS dst_ip, any_value(c.dst_domain) AS dst_domain,
-       any_value(c.domain_source) AS domain_source, any_value(c.src_host) AS src_host,
-       bool_or(c.proxied) AS proxied
-FROM conn c
-JOIN _internal s ON c.src_ip = s.ip
-LEFT JOIN _internal d ON c.dst_ip = d.ip
-WHERE c.ts BETWEEN ? AND ? AND (c.proxied OR d.ip IS NULL)
-GROUP BY ALL
-HAVING count(*) >= ?
+CREATE OR REPLACE TEMP TABLE _pairs AS
+SELECT (row_number() OVER (ORDER BY src_ip, dst, dst_port, proto) - 1)::BIGINT AS pair_id, *
+FROM (
+  SELECT src_ip, coalesce(dst_domain, dst_ip) AS dst, coalesce(dst_port, -1) AS dst_port,
+         coalesce(proto, '') AS proto, count(*) AS n, bool_or(proxied) AS proxied
+  FROM conn
+  WHERE ts BETWEEN ? AND ?
+  GROUP BY ALL
+  HAVING count(*) >= ?
+)
+WHERE src_ip IN (SELECT ip FROM _internal)
+  AND (proxied OR dst NOT IN (SELECT ip FROM _internal))
 """
         self._execute("grouping connections", sql, [start, end, min_connections])
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _pairs AS SELECT (row_number() OVER"
-            " (ORDER BY src_ip, dst, dst_port, proto) - 1)::BIGINT AS pair_id, * FROM _pairs_raw"
-        )
-        # con.sql, not con.execute: DuckDB 2.0's DB-API Arrow path can lose ORDER BY
-        # when preserve_insertion_order is off.
-        return self.con.sql("SELECT * FROM _pairs ORDER BY pair_id").to_arrow_table()
+        return int(self.con.execute("SELECT count(*) FROM _pairs").fetchall()[0][0])
 
-    def pair_series(self, pair_ids: np.ndarray, start: float, end: float) -> PairSeries:
-        """The sorted time series (ts, bytes out/in) of the given pairs."""
-        self.con.register("_cand_ids", pa.table({"pair_id": pair_ids.astype(np.int64)}))
-        try:
-            self.con.execute(
-                "CREATE OR REPLACE TEMP TABLE _cand AS SELECT p.* FROM _pairs p"
-                " SEMI JOIN _cand_ids c ON p.pair_id = c.pair_id"
-            )
-        finally:
-            self.con.unregister("_cand_ids")
+    def pair_series(self, start: float, end: float) -> PairSeries:
+        """The outbound time series (ts, bytes out/in) of every candidate pair,
+        sorted by (pair_id, ts). Rows to internal addresses that were not
+        proxied are left out (a domain can resolve inside too)."""
         sql = """
 SELECT p.pair_id, c.ts, c.bytes_out::DOUBLE AS bytes_out, c.bytes_in::DOUBLE AS bytes_in
-FROM conn c JOIN _cand p
+FROM conn c
+JOIN _pairs p
   ON c.src_ip = p.src_ip AND coalesce(c.dst_domain, c.dst_ip) = p.dst
  AND coalesce(c.dst_port, -1) = p.dst_port AND coalesce(c.proto, '') = p.proto
-WHERE c.ts BETWEEN ? AND ?
+LEFT JOIN _internal d ON c.dst_ip = d.ip
+WHERE c.ts BETWEEN ? AND ? AND (c.proxied OR d.ip IS NULL)
 ORDER BY p.pair_id, c.ts
 """
-        tbl = self.con.sql(sql, params=[start, end]).to_arrow_table()  # ordered: see above
-        pid = tbl.column("pair_id").to_numpy()
-        ts = tbl.column("ts").to_numpy()
+        # con.sql, not con.execute: DuckDB 2.0's DB-API Arrow path can lose ORDER BY
+        # when preserve_insertion_order is off.
+        tbl = self.con.sql(sql, params=[start, end]).to_arrow_table()
+        pid = np.asarray(tbl.column("pair_id").to_numpy(), dtype=np.int64)
+        ts = np.asarray(tbl.column("ts").to_numpy(), dtype=np.float64)
         bo = np.asarray(tbl.column("bytes_out").to_numpy(zero_copy_only=False), dtype=np.float64)
         bi = np.asarray(tbl.column("bytes_in").to_numpy(zero_copy_only=False), dtype=np.float64)
-        ids = np.asarray(pair_ids, dtype=np.int64)
-        ids.sort()
-        counts = np.searchsorted(pid, ids, side="right") - np.searchsorted(pid, ids, side="left")
-        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        starts = np.flatnonzero(np.diff(pid, prepend=-1)) if pid.size else np.empty(0, np.int64)
+        ids = pid[starts]
+        offsets = np.append(starts, pid.size).astype(np.int64)
         return PairSeries(ids, ts, bo, bi, offsets)
 
-    def dst_ips_for(self, pair_ids: Sequence[int], start: float, end: float,
-                    limit: int = 5) -> dict[int, list[str]]:  # fmt: skip
-        """The most used destination IPs (at most ``limit``) of each given pair."""
+    def pair_details(self, pair_ids: Sequence[int], start: float, end: float,
+                     max_ips: int = 5) -> dict[int, dict[str, Any]]:  # fmt: skip
+        """Names and addresses of the given pairs (the reported ones): source
+        host, domain and how it was learnt, whether proxied, and the most used
+        destination IPs (at most ``max_ips``)."""
         if not len(pair_ids):
             return {}
         self.con.register("_ids", pa.table({"pair_id": np.asarray(pair_ids, dtype=np.int64)}))
         try:
             rows = self.con.execute(
                 """
-SELECT pair_id, list(dst_ip ORDER BY n DESC, dst_ip)[1:?] FROM (
-  SELECT p.pair_id, c.dst_ip, count(*) AS n
+SELECT pair_id, any_value(src_ip), any_value(dst), any_value(dst_port), any_value(proto),
+       any_value(src_host), any_value(dst_domain), any_value(domain_source),
+       bool_or(proxied), list(dst_ip ORDER BY n DESC, dst_ip)[1:?]
+FROM (
+  SELECT p.pair_id, p.src_ip, p.dst, p.dst_port, p.proto, c.dst_ip,
+         any_value(c.src_host) AS src_host, any_value(c.dst_domain) AS dst_domain,
+         any_value(c.domain_source) AS domain_source, bool_or(c.proxied) AS proxied,
+         count(*) AS n
   FROM conn c JOIN (SELECT * FROM _pairs SEMI JOIN _ids USING (pair_id)) p
     ON c.src_ip = p.src_ip AND coalesce(c.dst_domain, c.dst_ip) = p.dst
    AND coalesce(c.dst_port, -1) = p.dst_port AND coalesce(c.proto, '') = p.proto
-  WHERE c.ts BETWEEN ? AND ? AND c.dst_ip IS NOT NULL
+  WHERE c.ts BETWEEN ? AND ?
   GROUP BY ALL
 ) GROUP BY pair_id
 """,
-                [limit, start, end],
+                [max_ips, start, end],
             ).fetchall()
         finally:
             self.con.unregister("_ids")
-        return {int(r[0]): list(r[1]) for r in rows}
+        keys = ("src_ip", "dst", "dst_port", "proto", "src_host", "dst_domain",
+                "domain_source", "proxied", "dst_ips")  # fmt: skip
+        return {int(r[0]): dict(zip(keys, r[1:], strict=True)) for r in rows}
 
     def iter_rows(self, sql: str, params: Sequence[object] = ()) -> Iterator[tuple[Any, ...]]:
         yield from self.con.execute(sql, params).fetchall()
