@@ -28,9 +28,9 @@ def _interval(seconds: float | None) -> str:
 
 
 def _why(f: Finding) -> str:
-    """The one or two reasons that matter most, short: the rule, then the timing."""
-    shown = [r for r in f.reasons if not r.code.startswith("decision.score")][:2]
-    return "; ".join(terminal_text(r.text, 90) for r in shown)
+    """The reason that matters most: the deciding rule's, else the first timing reason."""
+    shown = [r for r in f.reasons if not r.code.startswith("decision.score")][:1]
+    return "; ".join(terminal_text(r.text, 100) for r in shown)
 
 
 class TableReporter(Reporter):
