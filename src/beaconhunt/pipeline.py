@@ -19,10 +19,10 @@ import numpy as np
 from beaconhunt.config import DecideSettings, HuntSettings
 from beaconhunt.decide import AllowlistRule, Candidate, Policy, ScoreRule
 from beaconhunt.detect import PairScore, ScoreSettings, SeriesBatch, score_batch, score_series
-from beaconhunt.detect.filter import FilterSettings, PairAggregates, prefilter_aggregates
+from beaconhunt.detect.filter import FilterSettings, prefilter
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
-from beaconhunt.errors import InputProblem, NoUsableInput
+from beaconhunt.errors import NoUsableInput
 from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.model import Decision, Finding, Verdict
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
@@ -88,12 +88,15 @@ def hunt(
                 "timestamps look relative to the capture start (before 2001); times are shown"
                 " as offsets from 1970-01-01"
             )
+        store.candidate_pairs(start, end, settings.min_connections)
         store.mark_internal(networks)
-        result.outbound_pairs = store.candidate_pairs(start, end, settings.min_connections)
         t1 = time.perf_counter()
+        counted: list[int] = []
         findings = _score_pairs(
-            store, start, end, settings, score, decide, filters, allowlist, result.dropped
-        )
+            store, start, end, settings, score, decide, filters, allowlist, result.dropped,
+            counted,
+        )  # fmt: skip
+        result.outbound_pairs = counted[0] if counted else 0
         clock["detect"] = time.perf_counter() - t1
         result.findings = findings
     finally:
@@ -123,16 +126,30 @@ def _score_pairs(
     filters: FilterSettings,
     allowlist: Allowlist,
     dropped: Counter[str],
+    counted: list[int],
 ) -> list[Finding]:
     """Score every candidate pair at once, drop bulk/variable ones, explain and decide the rest."""
     series = store.pair_series(start, end)
     if series.pair_id.size == 0:
         return []
     batch = SeriesBatch(series.ts, series.bytes_out, series.bytes_in, series.offsets)
-    kept = prefilter_aggregates(PairAggregates.from_batch(batch), filters)
-    dropped.update(kept.counts())
     scores = score_batch(batch, start, end, score)
-    enough = np.diff(series.offsets) >= settings.min_connections
+    kept = prefilter(
+        scores.n,
+        scores.bytes_out_median,
+        scores.bytes_in_median,
+        # MAD back from the relative MAD; an infinite one (zero median) stays infinite
+        np.where(
+            np.isinf(scores.bytes_out_rel_mad),
+            np.inf,
+            scores.bytes_out_rel_mad * scores.bytes_out_median,
+        ),
+        filters,
+    )
+    dropped.update(kept.counts())
+    # pairs whose outbound rows are too few (a domain that also resolved inside)
+    enough = scores.n >= settings.min_connections
+    counted.append(int(np.count_nonzero(enough)))
     reported = np.flatnonzero(kept.keep & enough & (scores.score >= settings.min_score))
     ids = series.pair_id[reported]
     details = store.pair_details(ids.tolist(), start, end)
@@ -185,8 +202,3 @@ def _finding(
         dst_ips=dst_ips,
         reasons=(*verdict.reasons, *detail.reasons),
     )
-
-
-def problems_summary(problems: Sequence[InputProblem]) -> list[str]:
-    """One line per problem, as shown to the analyst."""
-    return [str(p) for p in problems]

@@ -73,7 +73,9 @@ class FilterSettings:
     max_median_bytes_in: float = _setting(
         # 1 MB: video streaming fetches 1-2 MB segments every few seconds, regularly;
         # a C2 check-in answer is a few hundred bytes, and tasking is rare.
-        1_000_000.0, "Median bytes received per connection above which it is a download.", 0
+        1_000_000.0,
+        "Median bytes received per connection above which it is a download.",
+        0,
     )
     max_bytes_out_rel_mad: float = _setting(
         1.0, "Relative MAD of bytes_out above which sizes are too variable for check-ins.", 0

@@ -14,7 +14,17 @@ internal.
 
 from __future__ import annotations
 
-__all__ = ["build_domain_maps_sql", "normalized_conn_select", "orphan_conn_inserts"]
+__all__ = [
+    "PAIR_KEY",
+    "build_domain_maps_sql",
+    "normalized_conn_select",
+    "orphan_conn_inserts",
+]
+
+#: The pair a connection belongs to, as one integer: grouping 10M rows by one
+#: UBIGINT is ~3x faster than by four strings. DuckDB's 64-bit hash: with a
+#: million pairs the chance that any two collide is about 3e-8.
+PAIR_KEY = "hash(src_ip, coalesce(dst_domain, dst_ip), coalesce(dst_port, -1), coalesce(proto, ''))"
 
 # Per-uid names from the side logs loaded so far (this run's staging tables and
 # what a --db store already holds). Built once before conn rows are loaded.
@@ -92,12 +102,14 @@ def normalized_conn_select(raw: str, have_http: bool, have_ssl: bool, have_dns: 
     proxied = "coalesce(h.proxied, false)" if have_http else "false"
     port = "coalesce(h.connect_port, r.dst_port)" if have_http else "r.dst_port"
     return f"""
+SELECT *, {PAIR_KEY} AS pair_key FROM (
 SELECT r.ts, r.uid, r.src_ip, r.src_port, r.dst_ip, {port} AS dst_port, r.proto,
        r.service, r.duration, r.bytes_out, r.bytes_in, r.conn_state,
        {domain} AS dst_domain, {source} AS domain_source, {proxied} AS proxied,
        NULL::VARCHAR AS src_host, 'conn' AS log
 FROM {raw} r
 {" ".join(joins)}
+)
 """
 
 
@@ -108,27 +120,35 @@ def orphan_conn_inserts() -> list[str]:
     HTTP transaction or TLS session is the connection record. A uid seen in
     both http and ssl becomes one connection (the http row, which has sizes).
     """
-    http = """
+    http = f"""
 INSERT INTO conn
-SELECT arg_min(h.ts, coalesce(h.trans_depth, 0)), h.uid, any_value(h.src_ip),
-       any_value(h.src_port), any_value(h.dst_ip),
-       coalesce(max(m.connect_port), any_value(h.dst_port)), 'tcp',
-       CASE WHEN bool_or(h.method = 'CONNECT') THEN 'http,ssl' ELSE 'http' END,
-       NULL, sum(h.bytes_out), sum(h.bytes_in), NULL,
-       any_value(m.host),
+SELECT *, {PAIR_KEY} FROM (
+SELECT arg_min(h.ts, coalesce(h.trans_depth, 0)) AS ts, h.uid AS uid,
+       any_value(h.src_ip) AS src_ip, any_value(h.src_port) AS src_port,
+       any_value(h.dst_ip) AS dst_ip,
+       coalesce(max(m.connect_port), any_value(h.dst_port)) AS dst_port, 'tcp' AS proto,
+       CASE WHEN bool_or(h.method = 'CONNECT') THEN 'http,ssl' ELSE 'http' END AS service,
+       NULL AS duration, sum(h.bytes_out) AS bytes_out, sum(h.bytes_in) AS bytes_in,
+       NULL AS conn_state, any_value(m.host) AS dst_domain,
        CASE WHEN bool_or(m.is_connect) THEN 'connect' WHEN any_value(m.host) IS NOT NULL
-            THEN 'http_host' END,
-       coalesce(bool_or(m.proxied), false), NULL, 'http'
+            THEN 'http_host' END AS domain_source,
+       coalesce(bool_or(m.proxied), false) AS proxied, NULL AS src_host, 'http' AS log
 FROM _new_http h LEFT JOIN _http_map m ON h.uid = m.uid
 WHERE h.uid IS NULL OR h.uid NOT IN (SELECT uid FROM conn WHERE uid IS NOT NULL)
 GROUP BY h.uid, CASE WHEN h.uid IS NULL THEN h.ts END
+)
 """
-    ssl = """
+    ssl = f"""
 INSERT INTO conn
-SELECT s.ts, s.uid, s.src_ip, s.src_port, s.dst_ip, s.dst_port, 'tcp', 'ssl', NULL, NULL,
-       NULL, NULL, lower(s.server_name),
-       CASE WHEN s.server_name IS NOT NULL THEN 'sni' END, false, NULL, 'ssl'
+SELECT *, {PAIR_KEY} FROM (
+SELECT s.ts AS ts, s.uid AS uid, s.src_ip AS src_ip, s.src_port AS src_port,
+       s.dst_ip AS dst_ip, s.dst_port AS dst_port, 'tcp' AS proto, 'ssl' AS service,
+       NULL AS duration, NULL AS bytes_out, NULL AS bytes_in, NULL AS conn_state,
+       lower(s.server_name) AS dst_domain,
+       CASE WHEN s.server_name IS NOT NULL THEN 'sni' END AS domain_source,
+       false AS proxied, NULL AS src_host, 'ssl' AS log
 FROM _new_ssl s
 WHERE s.uid IS NULL OR s.uid NOT IN (SELECT uid FROM conn WHERE uid IS NOT NULL)
+)
 """
     return [http, ssl]

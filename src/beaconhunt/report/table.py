@@ -41,6 +41,9 @@ class TableReporter(Reporter):
 
     def write(self, findings: list[Finding], out: IO[str]) -> None:
         console = Console(file=out, width=160 if not out.isatty() else None, highlight=False)
+        if not findings:
+            console.print("No beacon-like pairs at or above the reporting score.")
+            return
         table = Table(title="beaconhunt findings", show_lines=False, expand=False)
         for name, just in (
             ("#", "right"), ("decision", "left"), ("score", "right"), ("source", "left"),

@@ -15,7 +15,7 @@ import re
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,8 @@ class PairSeries:
     offsets: np.ndarray
 
 
+# addresses of the candidate pairs only: classifying every address of a large
+# store costs a full scan for nothing
 _DISTINCT_IPS = """
 CREATE OR REPLACE TEMP TABLE _ips AS
 SELECT ip, CASE WHEN regexp_full_match(ip, '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}')
@@ -72,7 +74,8 @@ SELECT ip, CASE WHEN regexp_full_match(ip, '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}
                    + (TRY_CAST(split_part(ip, '.', 2) AS UBIGINT) << 16)
                    + (TRY_CAST(split_part(ip, '.', 3) AS UBIGINT) << 8)
                    + TRY_CAST(split_part(ip, '.', 4) AS UBIGINT) END AS n
-FROM (SELECT src_ip AS ip FROM conn UNION SELECT dst_ip FROM conn)
+FROM (SELECT src_ip AS ip FROM conn SEMI JOIN _pairs USING (pair_key)
+      UNION SELECT dst_ip FROM conn SEMI JOIN _pairs USING (pair_key))
 WHERE ip IS NOT NULL
 """
 _INTERNAL_V4 = """
@@ -402,11 +405,34 @@ class DuckDBStore:
         row = self.con.execute("SELECT min(ts), max(ts) FROM conn").fetchall()[0]
         return None if row[0] is None else (float(row[0]), float(row[1]))
 
+    def candidate_pairs(self, start: float, end: float, min_connections: int) -> int:
+        """Find the pairs with at least ``min_connections`` connections in
+        ``[start, end]``; returns how many. Creates ``_pairs(pair_id, pair_key, n)``.
+
+        Only a count per pair, grouped by the integer ``pair_key``: any other
+        aggregate over every pair of a large store (strings, medians) costs
+        several times the whole scan, so details are fetched later, for the
+        reported pairs only.
+        """
+        sql = """
+CREATE OR REPLACE TEMP TABLE _pairs AS
+SELECT (row_number() OVER (ORDER BY pair_key) - 1)::BIGINT AS pair_id, pair_key, n
+FROM (
+  SELECT pair_key, count(*) AS n FROM conn
+  WHERE ts BETWEEN ? AND ?
+  GROUP BY pair_key
+  HAVING count(*) >= ?
+)
+"""
+        self._execute("grouping connections", sql, [start, end, min_connections])
+        return int(self.con.execute("SELECT count(*) FROM _pairs").fetchall()[0][0])
+
     def mark_internal(self, networks: Networks) -> None:
-        """Register which addresses in ``conn`` are internal (the outbound filter uses it).
+        """Register which addresses of the candidate pairs are internal.
 
         IPv4 addresses are matched in SQL as integers against the networks'
         ranges; the rest (IPv6, odd strings) are few and checked in Python.
+        Call after :meth:`candidate_pairs`.
         """
         ranges = [(int(n.network_address), int(n.broadcast_address))
                   for n in networks.networks() if n.version == 4]  # fmt: skip
@@ -423,43 +449,16 @@ class DuckDBStore:
             self.con.execute("INSERT INTO _internal SELECT ip FROM _more")
             self.con.unregister("_more")
 
-    def candidate_pairs(self, start: float, end: float, min_connections: int) -> int:
-        """Find the pairs worth a look; returns how many.
-
-        A pair is (src_ip, dst = domain or IP, dst_port, proto). Only a count per
-        pair here: any other aggregate over every pair of a large store (string
-        ``any_value``, medians) costs several times the whole scan, so details
-        are fetched later for the reported pairs only. Pairs whose source is
-        not internal, or whose destination IP is internal and not proxied, are
-        left out here; row-level filtering happens in :meth:`pair_series`.
-        """
-        sql = """
-CREATE OR REPLACE TEMP TABLE _pairs AS
-SELECT (row_number() OVER (ORDER BY src_ip, dst, dst_port, proto) - 1)::BIGINT AS pair_id, *
-FROM (
-  SELECT src_ip, coalesce(dst_domain, dst_ip) AS dst, coalesce(dst_port, -1) AS dst_port,
-         coalesce(proto, '') AS proto, count(*) AS n, bool_or(proxied) AS proxied
-  FROM conn
-  WHERE ts BETWEEN ? AND ?
-  GROUP BY ALL
-  HAVING count(*) >= ?
-)
-WHERE src_ip IN (SELECT ip FROM _internal)
-  AND (proxied OR dst NOT IN (SELECT ip FROM _internal))
-"""
-        self._execute("grouping connections", sql, [start, end, min_connections])
-        return int(self.con.execute("SELECT count(*) FROM _pairs").fetchall()[0][0])
-
     def pair_series(self, start: float, end: float) -> PairSeries:
         """The outbound time series (ts, bytes out/in) of every candidate pair,
-        sorted by (pair_id, ts). Rows to internal addresses that were not
-        proxied are left out (a domain can resolve inside too)."""
+        sorted by (pair_id, ts). Outbound: an internal source, and an external
+        destination or a proxied request (checked per row: a domain can
+        resolve to internal addresses too)."""
         sql = """
 SELECT p.pair_id, c.ts, c.bytes_out::DOUBLE AS bytes_out, c.bytes_in::DOUBLE AS bytes_in
 FROM conn c
-JOIN _pairs p
-  ON c.src_ip = p.src_ip AND coalesce(c.dst_domain, c.dst_ip) = p.dst
- AND coalesce(c.dst_port, -1) = p.dst_port AND coalesce(c.proto, '') = p.proto
+JOIN _pairs p ON c.pair_key = p.pair_key
+JOIN _internal s ON c.src_ip = s.ip
 LEFT JOIN _internal d ON c.dst_ip = d.ip
 WHERE c.ts BETWEEN ? AND ? AND (c.proxied OR d.ip IS NULL)
 ORDER BY p.pair_id, c.ts
@@ -479,25 +478,24 @@ ORDER BY p.pair_id, c.ts
     def pair_details(self, pair_ids: Sequence[int], start: float, end: float,
                      max_ips: int = 5) -> dict[int, dict[str, Any]]:  # fmt: skip
         """Names and addresses of the given pairs (the reported ones): source
-        host, domain and how it was learnt, whether proxied, and the most used
-        destination IPs (at most ``max_ips``)."""
+        IP and host, destination, port, protocol, the domain and how it was
+        learnt, whether proxied, and the most used destination IPs."""
         if not len(pair_ids):
             return {}
         self.con.register("_ids", pa.table({"pair_id": np.asarray(pair_ids, dtype=np.int64)}))
         try:
             rows = self.con.execute(
                 """
-SELECT pair_id, any_value(src_ip), any_value(dst), any_value(dst_port), any_value(proto),
+SELECT pair_id, any_value(src_ip), any_value(dst_port), any_value(proto),
        any_value(src_host), any_value(dst_domain), any_value(domain_source),
        bool_or(proxied), list(dst_ip ORDER BY n DESC, dst_ip)[1:?]
 FROM (
-  SELECT p.pair_id, p.src_ip, p.dst, p.dst_port, p.proto, c.dst_ip,
-         any_value(c.src_host) AS src_host, any_value(c.dst_domain) AS dst_domain,
-         any_value(c.domain_source) AS domain_source, bool_or(c.proxied) AS proxied,
-         count(*) AS n
+  SELECT p.pair_id, c.dst_ip, any_value(c.src_ip) AS src_ip, any_value(c.dst_port) AS dst_port,
+         any_value(c.proto) AS proto, any_value(c.src_host) AS src_host,
+         any_value(c.dst_domain) AS dst_domain, any_value(c.domain_source) AS domain_source,
+         bool_or(c.proxied) AS proxied, count(*) AS n
   FROM conn c JOIN (SELECT * FROM _pairs SEMI JOIN _ids USING (pair_id)) p
-    ON c.src_ip = p.src_ip AND coalesce(c.dst_domain, c.dst_ip) = p.dst
-   AND coalesce(c.dst_port, -1) = p.dst_port AND coalesce(c.proto, '') = p.proto
+    ON c.pair_key = p.pair_key
   WHERE c.ts BETWEEN ? AND ?
   GROUP BY ALL
 ) GROUP BY pair_id
@@ -506,12 +504,9 @@ FROM (
             ).fetchall()
         finally:
             self.con.unregister("_ids")
-        keys = ("src_ip", "dst", "dst_port", "proto", "src_host", "dst_domain",
-                "domain_source", "proxied", "dst_ips")  # fmt: skip
+        keys = ("src_ip", "dst_port", "proto", "src_host", "dst_domain", "domain_source",
+                "proxied", "dst_ips")  # fmt: skip
         return {int(r[0]): dict(zip(keys, r[1:], strict=True)) for r in rows}
-
-    def iter_rows(self, sql: str, params: Sequence[object] = ()) -> Iterator[tuple[Any, ...]]:
-        yield from self.con.execute(sql, params).fetchall()
 
 
 def _short(msg: str) -> str:

@@ -25,6 +25,9 @@ domain_source     VARCHAR    where dst_domain came from: sni, http_host,
 proxied           BOOLEAN    the connection went through an explicit proxy
 src_host          VARCHAR    source host name when a log says it
 log               VARCHAR    which log the row came from: conn, http, ssl
+pair_key          UBIGINT    64-bit hash of (src_ip, dst_domain or dst_ip,
+                             dst_port, proto): the pair the row belongs to,
+                             so grouping and joining use one integer
 ================  =========  ===============================================
 
 IP addresses stay VARCHAR: DuckDB's INET type loads an extension at run time,
@@ -64,6 +67,7 @@ CONN_COLUMNS: dict[str, str] = {
     "proxied": "BOOLEAN",
     "src_host": "VARCHAR",
     "log": "VARCHAR",
+    "pair_key": "UBIGINT",
 }
 
 #: Side tables: the context that names destinations.
