@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["Decision", "Evidence", "Finding", "PairKey", "ScoreComponents", "Verdict"]
+__all__ = [
+    "Decision",
+    "Evidence",
+    "Finding",
+    "PairKey",
+    "ProcessInfo",
+    "ScoreComponents",
+    "Verdict",
+]
 
 
 class Decision(StrEnum):
@@ -97,3 +105,19 @@ class Verdict:
     decision: Decision
     rule: str
     reasons: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """What endpoint telemetry says about one process (Sysmon event 1, plus the
+    image from event 3 when event 1 is missing). Every field may be unknown."""
+
+    host: str | None = None
+    process_guid: str | None = None
+    pid: int | None = None
+    image: str | None = None
+    command_line: str | None = None
+    user: str | None = None
+    parent_image: str | None = None
+    parent_command_line: str | None = None
+    current_directory: str | None = None

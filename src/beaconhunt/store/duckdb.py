@@ -33,7 +33,7 @@ from beaconhunt.normalize.destination import (
     orphan_conn_inserts,
 )
 from beaconhunt.normalize.zeek_fields import FIELD_MAPS
-from beaconhunt.store.schema import DDL, SCHEMA_VERSION, TABLES
+from beaconhunt.store.schema import DDL, SCHEMA_VERSION, SYSMON_TABLES, TABLES
 
 __all__ = ["DuckDBStore", "PairSeries", "ProgressFn"]
 
@@ -111,6 +111,8 @@ class DuckDBStore:
                 self.con.execute(ddl)
             self._check_version()
             for log, cols in TABLES.items():
+                if log in SYSMON_TABLES:
+                    continue
                 body = ", ".join(f"{c} {t}" for c, t in cols.items())
                 if log == "conn":
                     raw = {c: cols[c] for c in FIELD_MAPS["conn"]}
@@ -356,6 +358,30 @@ class DuckDBStore:
     def stages_conn(self) -> bool:
         """True when conn TSV rows go through ``_raw_conn`` (DNS naming needs it)."""
         return self._maps_built and self._have_flags[2]
+
+    def append_endpoint(self, table: str, columns: dict[str, list[object]]) -> int:
+        """Append a columnar batch of Sysmon records to one of ``SYSMON_TABLES``.
+
+        ``columns`` maps column names to equally long lists; missing columns
+        are NULL, unknown ones are an error. Returns rows appended.
+        """
+        schema = SYSMON_TABLES.get(table)
+        if schema is None:
+            raise StoreError(f"no endpoint table {table!r}")
+        unknown = set(columns) - set(schema)
+        if unknown:
+            raise StoreError(f"unknown column(s) for {table}: {', '.join(sorted(unknown))}")
+        n = len(columns.get("ts", ()))
+        if n == 0:
+            return 0
+        batch = pa.table({c: columns.get(c, [None] * n) for c in schema})
+        cols = ", ".join(f"CAST({c} AS {t})" for c, t in schema.items())
+        self.con.register("_ebatch", batch)
+        try:
+            self.con.execute(f"INSERT INTO {table} SELECT {cols} FROM _ebatch")
+        finally:
+            self.con.unregister("_ebatch")
+        return n
 
     def _have(self) -> tuple[bool, bool, bool]:
         return self._have_flags

@@ -43,6 +43,8 @@ __all__ = [
     "HTTP_COLUMNS",
     "SCHEMA_VERSION",
     "SSL_COLUMNS",
+    "SYSMON_EVENT_TABLES",
+    "SYSMON_TABLES",
     "TABLES",
 ]
 
@@ -103,11 +105,110 @@ HTTP_COLUMNS: dict[str, str] = {
     "bytes_in": "BIGINT",
 }
 
+# -- endpoint telemetry (Sysmon, Microsoft-Windows-Sysmon/Operational) ---------------------
+# Times are epoch seconds UTC (Sysmon's UtcTime). ``host`` is the event's
+# Computer name as written (often an FQDN). Joins between tables use
+# (host, process_guid), never the PID alone: PIDs are reused.
+
+#: Event 1, process creation.
+PROC_CREATE_COLUMNS: dict[str, str] = {
+    "ts": "DOUBLE",
+    "host": "VARCHAR",
+    "process_guid": "VARCHAR",
+    "pid": "BIGINT",
+    "image": "VARCHAR",
+    "command_line": "VARCHAR",
+    "user": "VARCHAR",
+    "current_directory": "VARCHAR",
+    "integrity_level": "VARCHAR",
+    "hashes": "VARCHAR",
+    "parent_guid": "VARCHAR",
+    "parent_pid": "BIGINT",
+    "parent_image": "VARCHAR",
+    "parent_command_line": "VARCHAR",
+}
+#: Event 3, network connection.
+NET_CONN_COLUMNS: dict[str, str] = {
+    "ts": "DOUBLE",
+    "host": "VARCHAR",
+    "process_guid": "VARCHAR",
+    "pid": "BIGINT",
+    "image": "VARCHAR",
+    "user": "VARCHAR",
+    "proto": "VARCHAR",
+    "initiated": "BOOLEAN",
+    "src_ip": "VARCHAR",
+    "src_port": "INTEGER",
+    "src_hostname": "VARCHAR",
+    "dst_ip": "VARCHAR",
+    "dst_port": "INTEGER",
+    "dst_hostname": "VARCHAR",
+}
+#: Event 5, process terminated.
+PROC_END_COLUMNS: dict[str, str] = {
+    "ts": "DOUBLE",
+    "host": "VARCHAR",
+    "process_guid": "VARCHAR",
+    "pid": "BIGINT",
+    "image": "VARCHAR",
+}
+#: Event 11, file created (startup-folder persistence).
+FILE_CREATE_COLUMNS: dict[str, str] = {
+    "ts": "DOUBLE",
+    "host": "VARCHAR",
+    "process_guid": "VARCHAR",
+    "pid": "BIGINT",
+    "image": "VARCHAR",
+    "target_filename": "VARCHAR",
+}
+#: Event 13, registry value set (Run-key and service persistence).
+REG_SET_COLUMNS: dict[str, str] = {
+    "ts": "DOUBLE",
+    "host": "VARCHAR",
+    "process_guid": "VARCHAR",
+    "pid": "BIGINT",
+    "image": "VARCHAR",
+    "event_type": "VARCHAR",
+    "target_object": "VARCHAR",
+    "details": "VARCHAR",
+}
+#: Event 22, DNS query by a process.
+DNS_QUERY_COLUMNS: dict[str, str] = {
+    "ts": "DOUBLE",
+    "host": "VARCHAR",
+    "process_guid": "VARCHAR",
+    "pid": "BIGINT",
+    "image": "VARCHAR",
+    "query_name": "VARCHAR",
+    "query_status": "VARCHAR",
+    "query_results": "VARCHAR",
+}
+
+#: Sysmon event ID -> table it fills.
+SYSMON_EVENT_TABLES: dict[int, str] = {
+    1: "proc_create",
+    3: "net_conn",
+    5: "proc_end",
+    11: "file_create",
+    13: "reg_set",
+    22: "dns_query",
+}
+
+SYSMON_TABLES: dict[str, dict[str, str]] = {
+    "proc_create": PROC_CREATE_COLUMNS,
+    "net_conn": NET_CONN_COLUMNS,
+    "proc_end": PROC_END_COLUMNS,
+    "file_create": FILE_CREATE_COLUMNS,
+    "reg_set": REG_SET_COLUMNS,
+    "dns_query": DNS_QUERY_COLUMNS,
+}
+
 TABLES: dict[str, dict[str, str]] = {
     "conn": CONN_COLUMNS,
     "dns": DNS_COLUMNS,
     "ssl": SSL_COLUMNS,
     "http": HTTP_COLUMNS,
+    **SYSMON_TABLES,
 }
 
 
