@@ -68,6 +68,13 @@ class HuntSettings:
         "", "Only analyse the last DURATION of the input, e.g. '24h', '90m' (empty: all)."
     )
     limit: int = setting(25, "Rows shown in the terminal table.", min=1, max=100_000)
+    attribution_tolerance: float = setting(
+        10.0,
+        "Seconds a Sysmon network event may differ from the network log's connection"
+        " start and still describe it (clock skew between sensor and endpoint).",
+        min=0.0,
+        max=3600.0,
+    )
 
     def __post_init__(self) -> None:
         validate(self)

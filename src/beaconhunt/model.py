@@ -16,6 +16,7 @@ __all__ = [
     "Finding",
     "PairKey",
     "ProcessInfo",
+    "ProcessShare",
     "ScoreComponents",
     "Verdict",
 ]
@@ -63,6 +64,34 @@ class ScoreComponents:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessShare:
+    """One process behind a pair's connections and how many it made."""
+
+    image: str | None
+    host: str | None
+    process_guid: str | None
+    pid: int | None
+    user: str | None
+    command_line: str | None
+    parent_image: str | None
+    connections: int
+    share: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "image": self.image,
+            "host": self.host,
+            "process_guid": self.process_guid,
+            "pid": self.pid,
+            "user": self.user,
+            "command_line": self.command_line,
+            "parent_image": self.parent_image,
+            "connections": self.connections,
+            "share": round(self.share, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One ranked (source, destination, port) pair with its score and reasons.
 
@@ -87,7 +116,13 @@ class Finding:
     bytes_out_median: float | None = None
     bytes_in_median: float | None = None
     dst_ips: tuple[str, ...] = ()
+    processes: tuple[ProcessShare, ...] = ()
     reasons: tuple[Evidence, ...] = field(default_factory=tuple)
+
+    @property
+    def process(self) -> ProcessShare | None:
+        """The process that made most of the connections, when known."""
+        return self.processes[0] if self.processes else None
 
     @property
     def finding_id(self) -> str:

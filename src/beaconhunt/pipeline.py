@@ -24,7 +24,8 @@ from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
 from beaconhunt.errors import NoUsableInput
 from beaconhunt.ingest.loader import LoadReport, load_paths
-from beaconhunt.model import Decision, Finding, Verdict
+from beaconhunt.model import Decision, Evidence, Finding, ProcessShare, Verdict
+from beaconhunt.report.safe import terminal_text
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
 
 __all__ = ["HuntResult", "hunt"]
@@ -58,8 +59,13 @@ def hunt(
     db: Path | None = None,
     progress: ProgressFn | None = None,
     on_file: Callable[[str], None] | None = None,
+    store: DuckDBStore | None = None,
 ) -> HuntResult:
-    """Read ``paths``, score every outbound pair and decide each finding."""
+    """Read ``paths``, score every outbound pair and decide each finding.
+
+    ``store`` lets a caller pass a store it already filled (tests, notebooks);
+    it is left open. Otherwise a new one is made (in ``db`` or in memory).
+    """
     settings = settings or HuntSettings()
     score = score or ScoreSettings()
     decide = decide or DecideSettings()
@@ -70,10 +76,12 @@ def hunt(
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    store = DuckDBStore(db)
+    own_store = store is None
+    store = store or DuckDBStore(db)
     try:
         store.progress = progress
         load = load_paths(paths, store, on_file=on_file)
+        load.rows["conn_from_sysmon"] += store.endpoint_connections()
         clock["load"] = time.perf_counter() - t0
         result = HuntResult([], load, connections=store.count("conn"))
         span = store.time_span()
@@ -100,7 +108,8 @@ def hunt(
         clock["detect"] = time.perf_counter() - t1
         result.findings = findings
     finally:
-        store.close()
+        if own_store:
+            store.close()
     clock["total"] = time.perf_counter() - t0
     result.seconds = clock
     return result
@@ -153,6 +162,7 @@ def _score_pairs(
     reported = np.flatnonzero(kept.keep & enough & (scores.score >= settings.min_score))
     ids = series.pair_id[reported]
     details = store.pair_details(ids.tolist(), start, end)
+    attributed = store.attribution(ids.tolist(), start, end, settings.attribution_tolerance)
     policy = Policy([AllowlistRule(allowlist), ScoreRule(decide)])
     findings = []
     for k, pid in zip(reported.tolist(), ids.tolist(), strict=True):
@@ -161,7 +171,8 @@ def _score_pairs(
         d = details[pid]
         dst_ips = tuple(d["dst_ips"])
         verdict = policy.decide(Candidate(d["dst_domain"], dst_ips, detail.score))
-        findings.append(_finding(d, detail, dst_ips, verdict))
+        processes = _processes(attributed.get(pid, []))
+        findings.append(_finding(d, detail, dst_ips, verdict, processes))
     findings.sort(key=_rank)
     return findings
 
@@ -178,18 +189,64 @@ def _none_if_nan(x: float) -> float | None:
     return None if x is None or np.isnan(x) else float(x)
 
 
+def _processes(rows: list[dict[str, Any]]) -> tuple[ProcessShare, ...]:
+    """Attribution rows (most connections first) as process shares of the pair."""
+    return tuple(
+        ProcessShare(
+            image=r["image"],
+            host=r["host"],
+            process_guid=r["process_guid"],
+            pid=None if r["pid"] is None else int(r["pid"]),
+            user=r["user"],
+            command_line=r["command_line"],
+            parent_image=r["parent_image"],
+            connections=int(r["n"]),
+            share=int(r["n"]) / max(1, int(r["total"])),
+        )
+        for r in rows
+    )
+
+
+def _process_reasons(processes: tuple[ProcessShare, ...], total: int) -> tuple[Evidence, ...]:
+    """Say which process made the connections, and when several did, each one's share."""
+    if not processes:
+        return ()
+    top = processes[0]
+    who = ", ".join(
+        x for x in (f"pid {top.pid}" if top.pid is not None else "",
+                    f"user {top.user}" if top.user else "",
+                    f"on {top.host}" if top.host else "") if x
+    )  # fmt: skip
+    matched = sum(p.connections for p in processes)
+    out = [Evidence(
+        "process.attributed",
+        f"{top.connections} of {total} connections made by {terminal_text(top.image, 120)}"
+        + (f" ({terminal_text(who, 120)})" if who else "")
+        + (f"; {total - matched} not matched to endpoint events" if matched < total else ""),
+    )]  # fmt: skip
+    if len(processes) > 1:
+        shares = "; ".join(f"{terminal_text(p.image, 80)} {p.share:.0%}" for p in processes[:5])
+        more = f" and {len(processes) - 5} more" if len(processes) > 5 else ""
+        out.append(Evidence("process.multiple", f"several processes: {shares}{more}"))
+    return tuple(out)
+
+
 def _finding(
-    d: dict[str, Any], detail: PairScore, dst_ips: tuple[str, ...], verdict: Verdict
+    d: dict[str, Any],
+    detail: PairScore,
+    dst_ips: tuple[str, ...],
+    verdict: Verdict,
+    processes: tuple[ProcessShare, ...] = (),
 ) -> Finding:
     port = d["dst_port"]
     return Finding(
         src_ip=d["src_ip"],
-        src_host=d["src_host"],
+        src_host=d["src_host"] or (processes[0].host if processes else None),
         dst_ip=dst_ips[0] if dst_ips else None,
         dst_domain=d["dst_domain"],
         dst_port=None if port == -1 else int(port),
         proto=d["proto"] or None,
-        process_image=None,
+        process_image=processes[0].image if processes else None,
         connections=detail.n_connections,
         first_seen=float(detail.first_seen),
         last_seen=float(detail.last_seen),
@@ -200,5 +257,10 @@ def _finding(
         bytes_out_median=_none_if_nan(detail.bytes_out_median),
         bytes_in_median=_none_if_nan(detail.bytes_in_median),
         dst_ips=dst_ips,
-        reasons=(*verdict.reasons, *detail.reasons),
+        processes=processes,
+        reasons=(
+            *verdict.reasons,
+            *detail.reasons,
+            *_process_reasons(processes, detail.n_connections),
+        ),
     )

@@ -24,7 +24,10 @@ __all__ = [
 #: The pair a connection belongs to, as one integer: grouping 10M rows by one
 #: UBIGINT is ~3x faster than by four strings. DuckDB's 64-bit hash: with a
 #: million pairs the chance that any two collide is about 3e-8.
-PAIR_KEY = "hash(src_ip, coalesce(dst_domain, dst_ip), coalesce(dst_port, -1), coalesce(proto, ''))"
+PAIR_KEY = (
+    "hash(src_ip, coalesce(dst_domain, dst_ip), coalesce(dst_port, -1), coalesce(proto, ''),"
+    " coalesce(process_image, ''))"
+)
 
 # Per-uid names from the side logs loaded so far (this run's staging tables and
 # what a --db store already holds). Built once before conn rows are loaded.
@@ -106,7 +109,8 @@ SELECT *, {PAIR_KEY} AS pair_key FROM (
 SELECT r.ts, r.uid, r.src_ip, r.src_port, r.dst_ip, {port} AS dst_port, r.proto,
        r.service, r.duration, r.bytes_out, r.bytes_in, r.conn_state,
        {domain} AS dst_domain, {source} AS domain_source, {proxied} AS proxied,
-       NULL::VARCHAR AS src_host, 'conn' AS log
+       NULL::VARCHAR AS src_host, 'conn' AS log, NULL::VARCHAR AS process_image,
+       NULL::VARCHAR AS process_guid
 FROM {raw} r
 {" ".join(joins)}
 )
@@ -132,7 +136,8 @@ SELECT arg_min(h.ts, coalesce(h.trans_depth, 0)) AS ts, h.uid AS uid,
        NULL AS conn_state, any_value(m.host) AS dst_domain,
        CASE WHEN bool_or(m.is_connect) THEN 'connect' WHEN any_value(m.host) IS NOT NULL
             THEN 'http_host' END AS domain_source,
-       coalesce(bool_or(m.proxied), false) AS proxied, NULL AS src_host, 'http' AS log
+       coalesce(bool_or(m.proxied), false) AS proxied, NULL AS src_host, 'http' AS log,
+       NULL AS process_image, NULL AS process_guid
 FROM _new_http h LEFT JOIN _http_map m ON h.uid = m.uid
 WHERE h.uid IS NULL OR h.uid NOT IN (SELECT uid FROM conn WHERE uid IS NOT NULL)
 GROUP BY h.uid, CASE WHEN h.uid IS NULL THEN h.ts END
@@ -146,7 +151,8 @@ SELECT s.ts AS ts, s.uid AS uid, s.src_ip AS src_ip, s.src_port AS src_port,
        NULL AS duration, NULL AS bytes_out, NULL AS bytes_in, NULL AS conn_state,
        lower(s.server_name) AS dst_domain,
        CASE WHEN s.server_name IS NOT NULL THEN 'sni' END AS domain_source,
-       false AS proxied, NULL AS src_host, 'ssl' AS log
+       false AS proxied, NULL AS src_host, 'ssl' AS log, NULL AS process_image,
+       NULL AS process_guid
 FROM _new_ssl s
 WHERE s.uid IS NULL OR s.uid NOT IN (SELECT uid FROM conn WHERE uid IS NOT NULL)
 )

@@ -22,6 +22,7 @@ def finding_record(f: Finding) -> dict[str, Any]:
     Keys may be added over time, never renamed or removed.
     """
     comps = f.components
+    top = f.process
     return {
         "finding_id": f.finding_id,
         "src_ip": f.src_ip,
@@ -31,6 +32,12 @@ def finding_record(f: Finding) -> dict[str, Any]:
         "dst_port": f.dst_port,
         "proto": f.proto,
         "process_image": f.process_image,
+        "process_guid": top.process_guid if top else None,
+        "process_pid": top.pid if top else None,
+        "process_user": top.user if top else None,
+        "process_command_line": top.command_line if top else None,
+        "parent_image": top.parent_image if top else None,
+        "processes": [p.as_dict() for p in f.processes],
         "connections": f.connections,
         "first_seen": iso_utc(f.first_seen),
         "last_seen": iso_utc(f.last_seen),

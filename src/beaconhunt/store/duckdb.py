@@ -32,6 +32,7 @@ from beaconhunt.normalize.destination import (
     normalized_conn_select,
     orphan_conn_inserts,
 )
+from beaconhunt.normalize.endpoint import ATTRIBUTION_SQL, ENDPOINT_CONN_INSERT, SYSMON_DNS_MAP
 from beaconhunt.normalize.zeek_fields import FIELD_MAPS
 from beaconhunt.store.schema import DDL, SCHEMA_VERSION, SYSMON_TABLES, TABLES
 
@@ -382,6 +383,48 @@ class DuckDBStore:
         finally:
             self.con.unregister("_ebatch")
         return n
+
+    def endpoint_connections(self) -> int:
+        """Turn Sysmon event 3 records of hosts no network log saw into
+        connection rows (see :mod:`beaconhunt.normalize.endpoint`). Idempotent."""
+        if not self.con.execute("SELECT count(*) FROM net_conn").fetchall()[0][0]:
+            return 0
+        self.con.execute(SYSMON_DNS_MAP)
+        rows = self._execute("endpoint connections", ENDPOINT_CONN_INSERT)
+        return int(rows[0][0])
+
+    def attribution(self, pair_ids: Sequence[int], start: float, end: float,
+                    tolerance: float) -> dict[int, list[dict[str, Any]]]:  # fmt: skip
+        """Which processes made the connections of the given pairs, most first.
+
+        Each entry: host, process_guid, image, pid, user, command_line,
+        parent_image, parent_command_line, current_directory, n (connections
+        matched) and total (connections of the pair).
+        """
+        if not len(pair_ids) or not self._has_endpoint_data():
+            return {}
+        self.con.register("_ids", pa.table({"pair_id": np.asarray(pair_ids, dtype=np.int64)}))
+        try:
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _rep AS SELECT pair_id, pair_key FROM _pairs"
+                " SEMI JOIN _ids USING (pair_id)"
+            )
+        finally:
+            self.con.unregister("_ids")
+        cur = self.con.execute(ATTRIBUTION_SQL, [start, end, tolerance, tolerance])
+        names = [d[0] for d in cur.description]
+        out: dict[int, list[dict[str, Any]]] = {}
+        for row in cur.fetchall():
+            rec = dict(zip(names, row, strict=True))
+            out.setdefault(int(rec.pop("pair_id")), []).append(rec)
+        return out
+
+    def _has_endpoint_data(self) -> bool:
+        n = self.con.execute(
+            "SELECT (SELECT count(*) FROM net_conn) + (SELECT count(*) FROM conn"
+            " WHERE log = 'sysmon')"
+        ).fetchall()[0][0]
+        return bool(n)
 
     def _have(self) -> tuple[bool, bool, bool]:
         return self._have_flags

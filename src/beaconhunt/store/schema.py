@@ -24,9 +24,14 @@ domain_source     VARCHAR    where dst_domain came from: sni, http_host,
                              connect, dns (NULL when unknown)
 proxied           BOOLEAN    the connection went through an explicit proxy
 src_host          VARCHAR    source host name when a log says it
-log               VARCHAR    which log the row came from: conn, http, ssl
+log               VARCHAR    which log the row came from: conn, http, ssl,
+                             sysmon (endpoint-only hosts)
+process_image     VARCHAR    the process that made the connection, when
+                             the row comes from Sysmon event 3 (else NULL)
+process_guid      VARCHAR    its Sysmon ProcessGuid
 pair_key          UBIGINT    64-bit hash of (src_ip, dst_domain or dst_ip,
-                             dst_port, proto): the pair the row belongs to,
+                             dst_port, proto, process_image): the pair the
+                             row belongs to,
                              so grouping and joining use one integer
 ================  =========  ===============================================
 
@@ -69,6 +74,8 @@ CONN_COLUMNS: dict[str, str] = {
     "proxied": "BOOLEAN",
     "src_host": "VARCHAR",
     "log": "VARCHAR",
+    "process_image": "VARCHAR",
+    "process_guid": "VARCHAR",
     "pair_key": "UBIGINT",
 }
 
