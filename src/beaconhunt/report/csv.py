@@ -12,7 +12,8 @@ __all__ = ["CsvReporter"]
 
 _COLUMNS = (
     "finding_id", "src_ip", "src_host", "dst_ip", "dst_domain", "dst_port", "proto",
-    "process_image", "connections", "first_seen", "last_seen", "interval_s", "score",
+    "process_image", "process_pid", "process_user", "process_command_line", "parent_image",
+    "connections", "first_seen", "last_seen", "interval_s", "score",
     "decision", "reason_codes", "reasons", "dst_ips", "bytes_out_median", "bytes_in_median",
 )  # fmt: skip
 

@@ -27,6 +27,15 @@ def _interval(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+def _process(f: Finding) -> str:
+    """The image's file name, and how many other processes shared the pair."""
+    if not f.process_image:
+        return "-"
+    name = f.process_image.replace("\\", "/").rsplit("/", 1)[-1]
+    more = f" +{len(f.processes) - 1}" if len(f.processes) > 1 else ""
+    return terminal_text(name, 30) + more
+
+
 def _why(f: Finding) -> str:
     """The reason that matters most: the deciding rule's, else the first timing reason."""
     shown = [r for r in f.reasons if not r.code.startswith("decision.score")][:1]
@@ -47,7 +56,7 @@ class TableReporter(Reporter):
         table = Table(title="beaconhunt findings", show_lines=False, expand=False)
         for name, just in (
             ("#", "right"), ("decision", "left"), ("score", "right"), ("source", "left"),
-            ("destination", "left"), ("port", "right"), ("conns", "right"),
+            ("destination", "left"), ("port", "right"), ("process", "left"), ("conns", "right"),
             ("interval", "right"), ("first seen", "left"), ("why", "left"),
         ):  # fmt: skip
             table.add_column(name, justify=just, overflow="fold")  # type: ignore[arg-type]
@@ -64,6 +73,7 @@ class TableReporter(Reporter):
                 Text(terminal_text(src, 40)),
                 Text(terminal_text(dst, 60)),
                 "-" if f.dst_port is None else str(f.dst_port),
+                Text(_process(f)),
                 str(f.connections),
                 _interval(f.interval_s),
                 iso_utc(f.first_seen).replace("T", " ").removesuffix("Z"),
