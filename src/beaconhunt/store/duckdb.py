@@ -75,8 +75,7 @@ SELECT ip, CASE WHEN regexp_full_match(ip, '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}
                    + (TRY_CAST(split_part(ip, '.', 2) AS UBIGINT) << 16)
                    + (TRY_CAST(split_part(ip, '.', 3) AS UBIGINT) << 8)
                    + TRY_CAST(split_part(ip, '.', 4) AS UBIGINT) END AS n
-FROM (SELECT src_ip AS ip FROM conn SEMI JOIN _pairs USING (pair_key)
-      UNION SELECT dst_ip FROM conn SEMI JOIN _pairs USING (pair_key))
+FROM (SELECT DISTINCT unnest([src_ip, dst_ip]) AS ip FROM conn SEMI JOIN _pairs USING (pair_key))
 WHERE ip IS NOT NULL
 """
 _INTERNAL_V4 = """
