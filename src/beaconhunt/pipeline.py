@@ -24,7 +24,15 @@ from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
 from beaconhunt.errors import NoUsableInput
 from beaconhunt.ingest.loader import LoadReport, load_paths
-from beaconhunt.model import Decision, Evidence, Finding, ProcessShare, Verdict
+from beaconhunt.enrich.process import (
+    FileCreate,
+    PersistenceEntry,
+    RegSet,
+    link_persistence,
+    persistence_entries,
+    process_evidence,
+)
+from beaconhunt.model import Decision, Evidence, Finding, ProcessInfo, ProcessShare, Verdict
 from beaconhunt.report.safe import terminal_text
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
 
@@ -163,6 +171,7 @@ def _score_pairs(
     ids = series.pair_id[reported]
     details = store.pair_details(ids.tolist(), start, end)
     attributed = store.attribution(ids.tolist(), start, end, settings.attribution_tolerance)
+    persistence = _persistence(store) if attributed else ()
     policy = Policy([AllowlistRule(allowlist), ScoreRule(decide)])
     findings = []
     for k, pid in zip(reported.tolist(), ids.tolist(), strict=True):
@@ -171,8 +180,10 @@ def _score_pairs(
         d = details[pid]
         dst_ips = tuple(d["dst_ips"])
         verdict = policy.decide(Candidate(d["dst_domain"], dst_ips, detail.score))
-        processes = _processes(attributed.get(pid, []))
-        findings.append(_finding(d, detail, dst_ips, verdict, processes))
+        rows = attributed.get(pid, [])
+        processes = _processes(rows)
+        evidence = _suspicious(rows[0], persistence) if rows else ()
+        findings.append(_finding(d, detail, dst_ips, verdict, processes, evidence))
     findings.sort(key=_rank)
     return findings
 
@@ -207,6 +218,40 @@ def _processes(rows: list[dict[str, Any]]) -> tuple[ProcessShare, ...]:
     )
 
 
+def _persistence(store: DuckDBStore) -> tuple[PersistenceEntry, ...]:
+    """Every persistence entry in the input, classified once per hunt."""
+    rec = store.persistence_candidates()
+    return persistence_entries(
+        [FileCreate.from_row(r) for r in rec["file_create"]],
+        [RegSet.from_row(r) for r in rec["reg_set"]],
+        [_process_info(r) for r in rec["proc_create"]],
+    )
+
+
+def _process_info(r: dict[str, Any]) -> ProcessInfo:
+    """A ProcessInfo from an attribution or proc_create row (schema column names)."""
+    pid = r.get("pid")
+    return ProcessInfo(
+        host=r.get("host"),
+        process_guid=r.get("process_guid"),
+        pid=None if pid is None else int(pid),
+        image=r.get("image"),
+        command_line=r.get("command_line"),
+        user=r.get("user"),
+        parent_image=r.get("parent_image"),
+        parent_command_line=r.get("parent_command_line"),
+        current_directory=r.get("current_directory"),
+    )
+
+
+def _suspicious(
+    row: dict[str, Any], persistence: tuple[PersistenceEntry, ...]
+) -> tuple[Evidence, ...]:
+    """Suspicious-process and persistence evidence about the main process of a pair."""
+    proc = _process_info(row)
+    return (*process_evidence(proc), *link_persistence(proc, persistence))
+
+
 def _process_reasons(processes: tuple[ProcessShare, ...], total: int) -> tuple[Evidence, ...]:
     """Say which process made the connections, and when several did, each one's share."""
     if not processes:
@@ -237,6 +282,7 @@ def _finding(
     dst_ips: tuple[str, ...],
     verdict: Verdict,
     processes: tuple[ProcessShare, ...] = (),
+    evidence: tuple[Evidence, ...] = (),
 ) -> Finding:
     port = d["dst_port"]
     return Finding(
@@ -262,5 +308,6 @@ def _finding(
             *verdict.reasons,
             *detail.reasons,
             *_process_reasons(processes, detail.n_connections),
+            *evidence,
         ),
     )

@@ -84,6 +84,16 @@ SELECT DISTINCT i.ip FROM _ips i JOIN _ranges r ON i.n BETWEEN r.lo AND r.hi
 """
 
 
+_PERSISTENCE_SQL = {
+    "reg_set": """SELECT * FROM reg_set WHERE lower(target_object) SIMILAR TO
+        '.*(\\\\run|\\\\runonce|\\\\runservices|\\\\services\\\\|\\\\winlogon\\\\).*'""",
+    "file_create": """SELECT * FROM file_create WHERE lower(target_filename) LIKE '%\\startup\\%'
+        OR lower(target_filename) LIKE '%\\system32\\tasks\\%'""",
+    "proc_create": """SELECT * FROM proc_create WHERE lower(command_line) SIMILAR TO
+        '.*(schtasks|sc(\\.exe)?\\s|scheduledtask|new-service|register-scheduledjob).*'""",
+}
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -416,6 +426,18 @@ class DuckDBStore:
         for row in cur.fetchall():
             rec = dict(zip(names, row, strict=True))
             out.setdefault(int(rec.pop("pair_id")), []).append(rec)
+        return out
+
+    def persistence_candidates(self) -> dict[str, list[dict[str, Any]]]:
+        """Sysmon records that may be persistence (Run keys, services, Winlogon,
+        startup folder, task files, schtasks/sc/PowerShell task or service
+        commands): a cheap SQL pre-selection; the rules in
+        :mod:`beaconhunt.enrich.process_persistence` decide."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for table, sql in _PERSISTENCE_SQL.items():
+            cur = self.con.execute(sql)
+            names = [d[0] for d in cur.description]
+            out[table] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         return out
 
     def _has_endpoint_data(self) -> bool:
