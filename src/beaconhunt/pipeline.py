@@ -22,8 +22,6 @@ from beaconhunt.detect import PairScore, ScoreSettings, SeriesBatch, score_batch
 from beaconhunt.detect.filter import FilterSettings, prefilter
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
-from beaconhunt.errors import NoUsableInput
-from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.enrich.process import (
     FileCreate,
     PersistenceEntry,
@@ -32,6 +30,8 @@ from beaconhunt.enrich.process import (
     persistence_entries,
     process_evidence,
 )
+from beaconhunt.errors import NoUsableInput
+from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.model import Decision, Evidence, Finding, ProcessInfo, ProcessShare, Verdict
 from beaconhunt.report.safe import terminal_text
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn

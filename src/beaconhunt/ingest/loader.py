@@ -3,7 +3,9 @@
 Order matters: DNS, TLS and HTTP records are loaded before connection records,
 so each connection can be named (SNI, Host, CONNECT target, DNS answer) as it
 is stored. Files with the same Zeek header are read in one parallel DuckDB
-scan, which is what makes hourly-rotated folders fast.
+scan, which is what makes hourly-rotated folders fast. Sysmon files (native
+EVTX or JSON lines, :mod:`beaconhunt.ingest.sysmon`) fill the endpoint tables,
+streaming, in batches; they are loaded with the side logs, before connections.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from beaconhunt.errors import InputError, InputProblem
 from beaconhunt.ingest.sniff import Sniffed, iter_files, sniff
+from beaconhunt.ingest.sysmon import SysmonBatches, read_evtx, read_sysmon_json
 from beaconhunt.ingest.zeek import JsonRecords, ZeekHeader, read_json_records, read_tsv_header
 from beaconhunt.normalize.zeek_fields import FIELD_MAPS
 from beaconhunt.store.duckdb import DuckDBStore
@@ -22,6 +25,7 @@ from beaconhunt.store.duckdb import DuckDBStore
 __all__ = ["LoadReport", "load_paths"]
 
 _SIDE_LOGS = ("dns", "ssl", "http")
+_SYSMON_KINDS = ("evtx", "sysmon_json")
 
 
 @dataclass
@@ -35,6 +39,9 @@ class LoadReport:
     already_loaded: int = 0
     #: files found inside directories that are not logs (skipped quietly)
     not_logs: list[Path] = field(default_factory=list)
+    #: valid records read but not used, by reason (``sysmon other channel``,
+    #: ``sysmon unused event``): counted, not reported as problems
+    skipped_records: Counter[str] = field(default_factory=Counter)
 
     @property
     def skipped_lines(self) -> int:
@@ -55,6 +62,7 @@ def load_paths(
         defaultdict(list)
     )
     json_files: list[Sniffed] = []
+    sysmon_files: list[Sniffed] = []
     for path, named in iter_files(paths):
         report.files += 1
         try:
@@ -73,6 +81,9 @@ def load_paths(
             continue
         if s.kind == "zeek_json":
             json_files.append(s)
+            continue
+        if s.kind in _SYSMON_KINDS:
+            sysmon_files.append(s)
             continue
         header = read_tsv_header(path, headerless=s.reason == "headerless")
         log = header.path or s.log
@@ -105,6 +116,7 @@ def load_paths(
         if on_file:
             on_file(s.path.name)
         _load_json(s, store, report)
+    _load_sysmon(sysmon_files, store, report, on_file)
     # 2. connections, named with what step 1 loaded
     staged = 0
     for (log, _sig, compressed), members in tsv_groups.items():
@@ -133,3 +145,49 @@ def _load_json(s: Sniffed, store: DuckDBStore, report: LoadReport) -> None:
     if not per_log and records.lines and not records.problems:
         report.problems.append(InputProblem(str(s.path), None, "no conn/dns/ssl/http records"))
     store.record_input(s.path, s.log or "json", sum(per_log.values()))
+
+
+def _load_sysmon(
+    files: list[Sniffed],
+    store: DuckDBStore,
+    report: LoadReport,
+    on_file: Callable[[str], None] | None,
+) -> None:
+    """Stream Sysmon files into the endpoint tables, appending each table's batch
+    when it is full. Batches are shared across files, so a folder of many small
+    EVTX exports costs one insert per table, not one per file and table. Rows
+    are counted per table as ``sysmon_<table>`` (``sysmon_net_conn``...).
+    """
+    batches = SysmonBatches()
+
+    def flush(table: str) -> None:
+        report.rows[f"sysmon_{table}"] += store.append_endpoint(table, batches.take(table))
+
+    for s in files:
+        if on_file:
+            on_file(s.path.name)
+        rows = _read_sysmon_file(s, batches, flush)
+        store.record_input(s.path, "sysmon", rows)
+    for table in batches.pending():
+        flush(table)
+    report.problems.extend(batches.problems)
+    for reason, n in batches.skipped.items():
+        report.skipped_records[f"sysmon {reason}"] += n
+
+
+def _read_sysmon_file(s: Sniffed, batches: SysmonBatches, flush: Callable[[str], None]) -> int:
+    """Read one Sysmon file into ``batches``, flushing full ones; returns its rows."""
+    records, bad, used = batches.records, batches.bad, batches.used
+    skipped = Counter(batches.skipped)
+    if s.kind == "evtx":
+        reader = read_evtx(s.path, batches, s.compressed)
+    else:
+        reader = read_sysmon_json(s.path, s.log or "evtx_json", batches)
+    for table in reader:
+        flush(table)
+    records, used = batches.records - records, batches.used - used
+    if used == 0 and records and batches.bad == bad:
+        kinds = ", ".join(f"{n} {r}" for r, n in sorted((batches.skipped - skipped).items()))
+        msg = f"no Sysmon events 1, 3, 5, 11, 13 or 22 among {records} records ({kinds})"
+        batches.problems.append(InputProblem(str(s.path), None, msg))
+    return used

@@ -2,8 +2,10 @@
 
 A file name is only a hint (``conn.00:00:00-01:00:00.log.gz`` and
 ``conn_20260101.log`` are both conn logs, but so is ``capture.json``). We read
-the first bytes: gzip magic, a Zeek ``#separator`` header, or a JSON object
-whose keys say which Zeek log it is.
+the first bytes: gzip magic, the EVTX magic ``ElfFile\0`` (native Windows
+event logs), a Zeek ``#separator`` header, or a JSON object whose keys say
+which Zeek log or which Windows event layout (evtx_dump, Winlogbeat, NXLog:
+see :mod:`beaconhunt.ingest.sysmon_fields`) it is.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ from pathlib import Path
 from typing import IO
 
 from beaconhunt.errors import InputError
+from beaconhunt.ingest.sysmon_fields import json_layout as sysmon_layout
 
 __all__ = ["Sniffed", "iter_files", "json_log_kind", "open_text", "sniff"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_EVTX_MAGIC = b"ElfFile\x00"
+#: Lines after a broken first one looked at for a Sysmon JSON layout.
+_SYSMON_PROBE_LINES = 10
 _HEAD_BYTES = 1 << 16
 # conn.log, conn.00:00:00-01:00:00.log.gz, conn_red.log, conn.log.labeled ...
 _NAME_HINT = re.compile(r"^(conn|dns|ssl|http|files|x509|weird|notice)[._-]")
@@ -33,9 +39,12 @@ _NAME_HINT = re.compile(r"^(conn|dns|ssl|http|files|x509|weird|notice)[._-]")
 class Sniffed:
     """What a file holds.
 
-    ``kind`` is ``zeek_tsv``, ``zeek_json`` or ``unknown``; ``log`` is the Zeek
-    log path (``conn``, ``dns``...) when the whole file is one log, ``None``
-    for multiplexed JSON streams; ``reason`` explains an ``unknown``.
+    ``kind`` is ``zeek_tsv``, ``zeek_json``, ``evtx`` (a native Windows event
+    log), ``sysmon_json`` (Windows event records as JSON lines) or ``unknown``.
+    ``log`` is the Zeek log path (``conn``, ``dns``...) when the whole file is
+    one log, ``None`` for multiplexed JSON streams and EVTX files, and the
+    layout (``evtx_json``, ``winlogbeat``, ``nxlog``) for ``sysmon_json``;
+    ``reason`` explains an ``unknown``.
     """
 
     path: Path
@@ -121,7 +130,9 @@ def json_log_kind(obj: dict[str, object]) -> str | None:
 def sniff(path: Path) -> Sniffed:
     """Tell what ``path`` holds from its first 64 KiB (decompressed)."""
     head, compressed = _head(path)
-    text = head.decode("utf-8", errors="replace")
+    if head.startswith(_EVTX_MAGIC):
+        return Sniffed(path, "evtx", None, compressed)
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     if not first:
         return Sniffed(path, "unknown", None, compressed, "file is empty")
@@ -132,10 +143,16 @@ def sniff(path: Path) -> Sniffed:
     if first.lstrip().startswith("{"):
         try:
             obj = json.loads(first)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
+            layout = _sysmon_layout_below(text)
+            if layout:  # a broken first record: the reader reports it
+                return Sniffed(path, "sysmon_json", layout, compressed)
             return Sniffed(path, "unknown", None, compressed, "first line is not valid JSON")
         if not isinstance(obj, dict):
             return Sniffed(path, "unknown", None, compressed, "first line is not a JSON object")
+        layout = sysmon_layout(obj)
+        if layout:
+            return Sniffed(path, "sysmon_json", layout, compressed)
         if "@stream" in obj:
             return Sniffed(path, "zeek_json", None, compressed)
         log = json_log_kind(obj) or name_hint(path)
@@ -145,6 +162,19 @@ def sniff(path: Path) -> Sniffed:
     if _looks_like_headerless_conn(first):
         return Sniffed(path, "zeek_tsv", "conn", compressed, "headerless")
     return Sniffed(path, "unknown", None, compressed, "not a Zeek TSV or JSON log")
+
+
+def _sysmon_layout_below(text: str) -> str | None:
+    """The Windows event layout of the first parseable line after the first."""
+    lines = [ln for ln in text.splitlines()[1:] if ln.strip()][:_SYSMON_PROBE_LINES]
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if isinstance(obj, dict):
+            return sysmon_layout(obj)
+    return None
 
 
 _FLOAT = re.compile(r"^\d+(\.\d+)?$")
