@@ -36,10 +36,22 @@ def _process(f: Finding) -> str:
     return terminal_text(name, 30) + more
 
 
+_WHY_ORDER = ("allowlist.", "persistence.run", "persistence.", "process.", "timing.", "size.")
+
+
+def _why_rank(code: str) -> int:
+    if code in ("process.attributed", "process.multiple"):
+        return len(_WHY_ORDER) - 2  # who made the connections: after the tradecraft
+    return next((i for i, p in enumerate(_WHY_ORDER) if code.startswith(p)), len(_WHY_ORDER))
+
+
 def _why(f: Finding) -> str:
-    """The reason that matters most: the deciding rule's, else the first timing reason."""
-    shown = [r for r in f.reasons if not r.code.startswith("decision.score")][:1]
-    return "; ".join(terminal_text(r.text, 100) for r in shown)
+    """The two reasons that matter most: approval, tradecraft, then timing."""
+    shown = sorted(
+        (r for r in f.reasons if not r.code.startswith("decision.")),
+        key=lambda r: _why_rank(r.code),
+    )[:2]
+    return "; ".join(terminal_text(r.text, 80) for r in shown)
 
 
 class TableReporter(Reporter):
