@@ -85,6 +85,8 @@ def _print_load_summary(result: HuntResult, console: Console) -> None:
     unused = sum(load.unused_logs.values())
     unused_s = f", {unused} file(s) of other Zeek logs ignored" if unused else ""
     again = f", {load.already_loaded} already in the store" if load.already_loaded else ""
+    unused_rec = sum(load.skipped_records.values())
+    unused_s += f", {unused_rec:,} records of unused events or channels" if unused_rec else ""
     n_drop = sum(result.dropped.values())
     dropped = f" ({n_drop:,} dropped as bulk or highly variable)" if n_drop else ""
     console.print(
