@@ -171,6 +171,15 @@ def _do_hunt(
     return result
 
 
+_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(REPORTERS)),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+
 _PATHS = click.argument(
     "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
 )
@@ -196,14 +205,7 @@ _PATHS = click.argument(
     metavar="DURATION",
     help="Only analyse the last DURATION of the input (e.g. 24h, 90m).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(REPORTERS)),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@_FORMAT
 @click.option(
     "--output",
     "-o",
@@ -247,14 +249,7 @@ def config_cmd(show_default: bool) -> None:
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
 @click.option("--hosts", type=int, default=40, show_default=True, help="Internal hosts.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(REPORTERS)),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@_FORMAT
 def demo_cmd(out_dir: Path | None, seed: int, hosts: int, fmt: str) -> None:
     """Generate a synthetic day of Zeek logs with beacons hidden in it, and hunt it."""
     from beaconhunt.synth import Scenario, generate
