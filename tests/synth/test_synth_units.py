@@ -23,12 +23,17 @@ def test_public_api_is_guarded() -> None:
             "DEFAULT_START",
             "FAMILIES",
             "LOGS",
+            "MAX_SKEW",
+            "PRE_SYSMON",
             "SCHEMAS",
+            "SYSMON_FILE",
+            "SYSMON_FORMATS",
             "GenerationSummary",
             "HiddenBeacon",
             "ImplantMix",
             "LogFormat",
             "Scenario",
+            "SysmonFormat",
             "generate",
         ]
     )

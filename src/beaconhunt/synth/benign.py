@@ -199,10 +199,16 @@ def _internal_label(tr: Traffic, kind: str, process: str) -> int:
 
 
 def _gpo(tr: Traffic) -> None:
-    """Group Policy refresh: every 90 min plus a random 0-30 min, Kerberos + LDAP + SMB."""
+    """Group Policy refresh: every 90 min plus a random 0-30 min, Kerberos + LDAP + SMB.
+
+    The Group Policy client (svchost) asks LDAP; the Kerberos ticket comes from
+    lsass and the policy files are read by the kernel's SMB client (``System``),
+    as Sysmon shows them."""
     world, s = tr.world, tr.world.scenario
     dc = world.hosts[world.resolver]
     lab = _internal_label(tr, "gpo_refresh", _SVCHOST)
+    krb = _internal_label(tr, "gpo_refresh", r"C:\Windows\System32\lsass.exe")
+    smb = _internal_label(tr, "gpo_refresh", "System")
     for h, host in enumerate(world.hosts):
         if host.os != "windows" or h == world.resolver:
             continue
@@ -222,7 +228,7 @@ def _gpo(tr: Traffic) -> None:
             out=sizes(rng, n, 1400, 1700),
             inn=sizes(rng, n, 1500, 1800),
             duration=rng.uniform(0.001, 0.01, n),
-            label=lab,
+            label=krb,
         )
         tr.tcp(
             rng,
@@ -247,7 +253,7 @@ def _gpo(tr: Traffic) -> None:
             out=heavy(rng, n, 6000.0, 0.5, 1e6),
             inn=heavy(rng, n, 20000.0, 0.8, 5e6),
             duration=rng.uniform(0.2, 3.0, n),
-            label=lab,
+            label=smb,
         )
 
 

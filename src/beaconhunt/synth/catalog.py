@@ -391,7 +391,11 @@ class C2Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class FamilyProfile:
-    """Defaults of one implant family; the i-th implant uses ``endpoints[i % n]``."""
+    """Defaults of one implant family; the i-th implant uses ``endpoints[i % n]``.
+
+    ``process`` is the image that makes the check-ins, as Sysmon names it; how it
+    was started (parent, command line, persistence) is in
+    :mod:`beaconhunt.synth.processes`."""
 
     family: str
     sleep: float
@@ -408,7 +412,7 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
         60.0,
         (0.3, 0.5),
         0.02,
-        r"C:\Users\{user}\AppData\Local\Temp\update.exe",
+        r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
         (
             C2Endpoint("fronted", "assets.office-cdnsync.com", None, 443, "https"),
             C2Endpoint("domain", "updates.winsvc-telemetry.com", "192.0.2.45", 443, "https"),
@@ -420,7 +424,7 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
         60.0,
         (0.5, 0.5),
         0.01,
-        r"C:\ProgramData\OneDrive\OneDriveStandaloneUpdater.exe",
+        r"C:\Users\{user}\AppData\Local\Temp\OneDriveStandaloneUpdater.exe",
         (
             C2Endpoint("ip", None, "198.51.100.23", 8888, "mtls"),
             C2Endpoint("domain", "api.cloud-sync-status.com", "198.51.100.61", 443, "https"),
@@ -431,7 +435,7 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
         30.0,
         (0.2, 0.2),
         0.01,
-        r"C:\Windows\System32\rundll32.exe",
+        r"C:\ProgramData\svchost.exe",
         (
             C2Endpoint("domain", "login.secure-sso-portal.com", "192.0.2.150", 443, "https"),
             C2Endpoint("ip", None, "192.0.2.151", 443, "https"),
@@ -442,7 +446,7 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
         45.0,
         (0.25, 0.25),
         0.02,
-        r"C:\Users\{user}\Downloads\invoice_2026-11.exe",
+        r"C:\Windows\System32\rundll32.exe",
         (
             C2Endpoint("domain", "stats.pixel-metrics.net", "198.51.100.140", 80, "http"),
             C2Endpoint("domain", "cdn.static-js-delivery.org", "198.51.100.141", 80, "http"),
@@ -454,7 +458,7 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
         20.0,
         (0.05, 0.05),
         0.0,
-        r"C:\Users\{user}\AppData\Local\Temp\svchost.exe",
+        r"C:\Windows\System32\mshta.exe",
         (
             C2Endpoint("ip", None, "203.0.113.77", 8080, "http"),
             C2Endpoint("ip", None, "203.0.113.78", 443, "https"),

@@ -24,9 +24,9 @@ from typing import Any
 from numpy.typing import NDArray
 
 from beaconhunt.synth import catalog
-from beaconhunt.synth.flows import Label, Traffic
+from beaconhunt.synth.flows import Traffic
 from beaconhunt.synth.implants import HiddenBeacon
-from beaconhunt.synth.world import AD_DOMAIN, Host, World, registered_domain
+from beaconhunt.synth.world import AD_DOMAIN, World, registered_domain
 
 __all__ = ["LABEL_FIELDS", "intel_beacon", "write_context", "write_labels"]
 
@@ -71,19 +71,6 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{x:g}"
 
 
-def _process(lab: Label, host: Host) -> str:
-    """The label's process path with the host's user, browser and DNS client filled in."""
-    browser = catalog.BROWSERS[host.browser][2] if host.browser >= 0 else ""
-    dns = (
-        r"C:\Windows\System32\svchost.exe"
-        if host.os == "windows"
-        else "/usr/lib/systemd/systemd-resolved"
-    )
-    return (
-        lab.process.replace("{user}", host.user).replace("{browser}", browser).replace("{dns}", dns)
-    )
-
-
 def write_labels(path: Path, tr: Traffic, conn: dict[str, NDArray[Any]]) -> int:
     """Write ``labels.csv`` from the final connections; return its number of lines."""
     hosts = tr.world.hosts
@@ -108,7 +95,7 @@ def write_labels(path: Path, tr: Traffic, conn: dict[str, NDArray[Any]]) -> int:
                 port,
                 lab.kind,
                 lab.decision,
-                _process(lab, host),
+                lab.image_on(host),
                 _num(lab.sleep),
                 _num(lab.jitter),
                 _num(lab.loss),

@@ -105,6 +105,7 @@ def _emit(tr: Traffic, conn_rows: IntArray, turns: IntArray, cols: Columns) -> N
         rtt[keep],
         lab,
         authoritative=~external[keep],
+        cause=conn_rows[keep],
     )
     fwd = keep & forwarded
     if fwd.any():
@@ -122,6 +123,7 @@ def _emit(tr: Traffic, conn_rows: IntArray, turns: IntArray, cols: Columns) -> N
             rtt[fwd] - 0.0005,
             lab,
             authoritative=np.zeros(m, dtype=bool),
+            cause=conn_rows[fwd],
         )
 
 
@@ -149,8 +151,10 @@ def _lookups(
     rtt: FloatArray,
     label: int,
     authoritative: NDArray[np.bool_],
+    cause: IntArray,
 ) -> None:
-    """udp/53 connections and their dns.log records (A queries, NOERROR)."""
+    """udp/53 connections and their dns.log records (A queries, NOERROR); ``cause``
+    is the connection row each lookup was made for (who asked, for Sysmon)."""
     n = when.size
     if n == 0:
         return
@@ -207,4 +211,5 @@ def _lookups(
         answers=np.array(answers, dtype=object),
         TTLs=np.array(ttls, dtype=object),
         rejected="F",
+        cause=cause,
     )

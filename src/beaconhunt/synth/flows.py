@@ -20,13 +20,17 @@ from numpy.typing import NDArray
 
 from beaconhunt.synth import catalog
 from beaconhunt.synth.table import CONN, DNS, HTTP, SSL, Table
-from beaconhunt.synth.world import World
+from beaconhunt.synth.world import Host, World
 
 __all__ = ["Label", "Traffic", "choose", "heavy", "sizes"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+_DNS_CLIENT = {
+    "windows": r"C:\Windows\System32\svchost.exe",
+    "linux": "/usr/lib/systemd/systemd-resolved",
+}
 _TCP_STATES = (("SF", "ShADadFf"), ("SF", "ShADadfF"), ("RSTO", "ShADadR"), ("RSTR", "ShADadr"))
 
 
@@ -43,6 +47,16 @@ class Label:
     sleep: float | None = None
     jitter: float | None = None
     loss: float | None = None
+
+    def image_on(self, host: Host) -> str:
+        """The process path on ``host``: its user, browser and DNS client filled in."""
+        browser = catalog.BROWSERS[host.browser][2] if host.browser >= 0 else ""
+        dns = _DNS_CLIENT["windows" if host.os == "windows" else "linux"]
+        return (
+            self.process.replace("{user}", host.user)
+            .replace("{browser}", browser)
+            .replace("{dns}", dns)
+        )
 
 
 class Traffic:

@@ -8,7 +8,11 @@ connection a Zeek ``uid`` shared with its ssl/http/dns records, and writes:
 * ``conn.log``, ``dns.log``, ``ssl.log``, ``http.log`` as Zeek TSV or JSON
   lines, optionally as Zeek's hourly gzip archive (``2026-11-03/conn.00:00:00-01:00:00.log.gz``);
 * ``labels.csv`` (ground truth per pair) and the context files ``assets.csv``,
-  ``allowlist.txt``, ``whois.csv``, ``intel.csv``.
+  ``allowlist.txt``, ``whois.csv``, ``intel.csv``;
+* optionally ``sysmon.json``: Sysmon events of the infected and a few clean
+  workstations that agree with the Zeek logs (:mod:`beaconhunt.synth.sysmon`),
+  as ``evtx_dump`` JSON lines or Winlogbeat NDJSON
+  (:mod:`beaconhunt.synth.sysmon_writer`).
 
 Everything is drawn from named random streams seeded by ``Scenario.seed``, so
 one seed always gives the same bytes.
@@ -17,7 +21,7 @@ one seed always gives the same bytes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +36,18 @@ from beaconhunt.synth.dns import add_dns
 from beaconhunt.synth.flows import Traffic
 from beaconhunt.synth.implants import HiddenBeacon, add_implants
 from beaconhunt.synth.scenario import Scenario
+from beaconhunt.synth.sysmon import host_logs
+from beaconhunt.synth.sysmon_writer import SYSMON_FORMATS, SysmonFormat, write_sysmon
 from beaconhunt.synth.table import make_ids
 from beaconhunt.synth.world import build_world
 from beaconhunt.synth.zeek_writer import LogFormat, LogFrame, write_log
 
-__all__ = ["LOGS", "GenerationSummary", "generate"]
+__all__ = ["LOGS", "SYSMON_FILE", "GenerationSummary", "generate"]
 
 #: The Zeek logs written, in this order.
 LOGS = ("conn", "dns", "ssl", "http")
+#: Name of the Sysmon file written with ``sysmon=True`` (either format).
+SYSMON_FILE = "sysmon.json"
 
 Columns = dict[str, NDArray[Any]]
 
@@ -50,7 +58,10 @@ class GenerationSummary:
 
     ``counts`` has the rows of each log (``conn``, ``dns``, ``ssl``, ``http``)
     and of ``labels``; ``beacons`` lists the hidden implants; ``paths`` every
-    file written (logs first); ``seconds`` is the wall time it took.
+    file written (logs first); ``seconds`` is the wall time it took. With Sysmon
+    output, ``sysmon_path`` is its file, ``sysmon_counts`` the records per
+    event ID (``{1: ..., 3: ..., 22: ...}``) and ``sysmon_hosts`` the computer
+    names it covers.
     """
 
     scenario: Scenario
@@ -59,6 +70,9 @@ class GenerationSummary:
     beacons: tuple[HiddenBeacon, ...]
     paths: tuple[Path, ...]
     seconds: float
+    sysmon_path: Path | None = None
+    sysmon_counts: dict[int, int] = field(default_factory=dict)
+    sysmon_hosts: tuple[str, ...] = ()
 
 
 def generate(
@@ -67,11 +81,16 @@ def generate(
     *,
     log_format: LogFormat = "tsv",
     rotate: bool = False,
+    sysmon: bool = False,
+    sysmon_format: SysmonFormat = "evtx_json",
 ) -> GenerationSummary:
     """Write one synthetic capture of ``scenario`` (default :class:`Scenario`) to ``out_dir``.
 
     ``log_format`` is ``"tsv"`` (Zeek's default) or ``"json"``; ``rotate``
     writes hourly gzip archives in per-day folders instead of one file per log.
+    ``sysmon`` also writes :data:`SYSMON_FILE`, Sysmon telemetry of the infected
+    workstations and ``Scenario.sysmon_hosts`` clean ones, in ``sysmon_format``
+    (``"evtx_json"``: ``evtx_dump -o jsonl``; ``"winlogbeat"``: Winlogbeat NDJSON).
     Raises :class:`~beaconhunt.errors.ConfigError` for a bad format or an
     output directory that cannot be written.
     """
@@ -79,6 +98,10 @@ def generate(
     s = scenario if scenario is not None else Scenario()
     if log_format not in ("tsv", "json"):
         raise ConfigError(f"log_format must be 'tsv' or 'json' (got {log_format!r})")
+    if sysmon_format not in SYSMON_FORMATS:
+        raise ConfigError(
+            f"sysmon_format must be 'evtx_json' or 'winlogbeat' (got {sysmon_format!r})"
+        )
     tr, beacons = _simulate(s)
     conn, frames = _frames(tr)
     try:
@@ -89,11 +112,28 @@ def generate(
         n_labels = write_labels(out_dir / "labels.csv", tr, conn)
         paths.append(out_dir / "labels.csv")
         paths += write_context(out_dir, tr.world, beacons)
+        sysmon_path: Path | None = None
+        sysmon_counts: dict[int, int] = {}
+        sysmon_hosts: tuple[str, ...] = ()
+        if sysmon:
+            sysmon_path = out_dir / SYSMON_FILE
+            logs = host_logs(tr, conn, tr.dns.finish(), beacons)
+            by_id, hosts = write_sysmon(sysmon_path, logs, sysmon_format)
+            sysmon_counts, sysmon_hosts = dict(sorted(by_id.items())), tuple(hosts)
+            paths.append(sysmon_path)
     except OSError as exc:
         raise ConfigError(f"cannot write synthetic data to {out_dir}: {exc}") from exc
     counts = {f.path: len(f) for f in frames} | {"labels": n_labels}
     return GenerationSummary(
-        s, out_dir, counts, tuple(beacons), tuple(paths), time.perf_counter() - started
+        s,
+        out_dir,
+        counts,
+        tuple(beacons),
+        tuple(paths),
+        time.perf_counter() - started,
+        sysmon_path,
+        sysmon_counts,
+        sysmon_hosts,
     )
 
 
@@ -163,6 +203,7 @@ def _frames(tr: Traffic) -> tuple[Columns, list[LogFrame]]:
     for path, table in (("dns", tr.dns), ("ssl", tr.ssl), ("http", tr.http)):
         app = table.finish()
         rows = app.pop("row")
+        app.pop("cause", None)
         ts = c["ts"][rows] + app.pop("dt")
         cols = {k: v[rows] for k, v in (ids | extra[path]).items()} | app | {"ts": ts}
         if path == "http":

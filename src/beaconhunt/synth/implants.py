@@ -42,7 +42,9 @@ class HiddenBeacon:
     """One implant hidden in the traffic, as the demo prints it.
 
     ``dst`` is what a hunt should report: the C2 domain, or the IP for
-    direct-IP implants. ``jitter`` is a fraction of ``sleep``.
+    direct-IP implants. ``jitter`` is a fraction of ``sleep``. ``process`` is
+    the image that makes the check-ins on the first host, as labels.csv and
+    Sysmon name it (a path under a user profile differs per host of a campaign).
     """
 
     family: str
@@ -57,6 +59,7 @@ class HiddenBeacon:
     loss: float
     connections: int
     notes: tuple[str, ...]
+    process: str = ""
 
 
 def add_implants(tr: Traffic) -> list[HiddenBeacon]:
@@ -105,6 +108,7 @@ def _implant(tr: Traffic, family: str, i: int, hosts: list[int]) -> HiddenBeacon
         loss=loss,
         connections=total,
         notes=_notes(tr, family, ep, hosts, tasked),
+        process=tr.labels[lab].image_on(tr.world.hosts[hosts[0]]),
     )
 
 

@@ -68,6 +68,9 @@ class Scenario:
     browsing off). ``sleep`` / ``jitter`` / ``loss``, when set, override every
     implant's defaults; ``jitter`` is always a fraction of the sleep (Sliver's
     jitter in seconds is ``jitter * sleep``; Meterpreter has no jitter knob).
+    ``sysmon_hosts`` is how many clean workstations carry Sysmon besides the
+    infected ones (used when :func:`~beaconhunt.synth.generate` writes Sysmon
+    telemetry; capped at the clean workstations there are).
     """
 
     hosts: int = 40
@@ -86,6 +89,7 @@ class Scenario:
     utc_offset_h: float = 0.0
     work_start_h: float = 8.0
     work_end_h: float = 18.0
+    sysmon_hosts: int = 3
 
     def __post_init__(self) -> None:
         for problem in _problems(self):
@@ -136,6 +140,8 @@ def _problems(s: Scenario) -> list[str]:
         out.append(f"campaign_hosts must be >= 1 (got {s.campaign_hosts})")
     if s.streaming_users < 0 or s.browsing < 0:
         out.append("streaming_users and browsing must be >= 0")
+    if s.sysmon_hosts < 0:
+        out.append(f"sysmon_hosts must be >= 0 (got {s.sysmon_hosts})")
     out.extend(_override_problems(s))
     if not 0 <= s.work_start_h < s.work_end_h <= 24:
         out.append("working hours must satisfy 0 <= work_start_h < work_end_h <= 24")

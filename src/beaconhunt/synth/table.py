@@ -4,7 +4,9 @@ Builders add whole batches (one numpy array per column, or a scalar that is
 broadcast), so a day of traffic is assembled with a few hundred array appends
 instead of a Python object per connection. Missing columns are "unset"
 (``nan`` for floats, ``-1`` for counts, ``None`` for strings), which the Zeek
-writer prints as ``-``.
+writer prints as ``-``. Columns no Zeek log has (``src``, ``label``, ``qname``
+of connections; ``cause`` of a DNS lookup, the connection row it was made for)
+are ground truth the writers ignore.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ DNS: dict[str, str] = {
     "answers": "o",
     "TTLs": "o",
     "rejected": "o",
+    "cause": "i",
 }
 
 _DTYPES: dict[str, Any] = {"f": np.float64, "i": np.int64, "o": object}
