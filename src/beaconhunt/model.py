@@ -19,7 +19,36 @@ __all__ = [
     "ProcessShare",
     "ScoreComponents",
     "Verdict",
+    "pivot_of",
 ]
+
+#: Which investigation pivot of the case write-up each code prefix belongs to.
+PIVOT_OF_PREFIX: dict[str, str] = {
+    "dest": "destination",
+    "allowlist": "destination",
+    "beacon": "timing",
+    "timing": "timing",
+    "size": "timing",
+    "count": "timing",
+    "volume": "timing",
+    "process": "process",
+    "persistence": "process",
+    "host": "host",
+    "lateral": "lateral",
+    "intel": "intel",
+    "history": "history",
+    "decision": "decision",
+}
+
+#: The pivots in the order the case write-up investigates them.
+PIVOTS: tuple[str, ...] = (
+    "destination", "timing", "process", "host", "lateral", "intel", "history", "decision", "other",
+)  # fmt: skip
+
+
+def pivot_of(code: str) -> str:
+    """The pivot an evidence code belongs to (``dest.rare`` -> ``destination``)."""
+    return PIVOT_OF_PREFIX.get(code.split(".", 1)[0], "other")
 
 
 class Decision(StrEnum):
@@ -37,8 +66,13 @@ class Evidence:
     code: str
     text: str
 
+    @property
+    def pivot(self) -> str:
+        """The investigation pivot this evidence answers (see :func:`pivot_of`)."""
+        return pivot_of(self.code)
+
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "text": self.text}
+        return {"code": self.code, "text": self.text, "pivot": self.pivot}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +152,10 @@ class Finding:
     dst_ips: tuple[str, ...] = ()
     processes: tuple[ProcessShare, ...] = ()
     reasons: tuple[Evidence, ...] = field(default_factory=tuple)
+    #: name of the policy rule that made ``decision``
+    rule: str = ""
+    #: connection start times of the pair (epoch seconds, sorted); not in ndjson
+    times: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def process(self) -> ProcessShare | None:
@@ -135,11 +173,16 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """A decision, the rule that made it and the evidence it rests on."""
+    """A decision, the rule that made it and the evidence it rests on.
+
+    ``reasons`` is the rule's own sentence (code ``decision.<rule>``);
+    ``matched`` the codes of the finding's evidence the rule matched on.
+    """
 
     decision: Decision
     rule: str
     reasons: tuple[Evidence, ...] = ()
+    matched: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,7 +183,7 @@ def _score_pairs(
         rows = attributed.get(pid, [])
         processes = _processes(rows)
         evidence = _suspicious(rows[0], persistence) if rows else ()
-        findings.append(_finding(d, detail, dst_ips, verdict, processes, evidence))
+        findings.append(_finding(d, detail, dst_ips, verdict, processes, evidence, ts))
     findings.sort(key=_rank)
     return findings
 
@@ -283,6 +283,7 @@ def _finding(
     verdict: Verdict,
     processes: tuple[ProcessShare, ...] = (),
     evidence: tuple[Evidence, ...] = (),
+    times: Any = (),
 ) -> Finding:
     port = d["dst_port"]
     return Finding(
@@ -304,6 +305,8 @@ def _finding(
         bytes_in_median=_none_if_nan(detail.bytes_in_median),
         dst_ips=dst_ips,
         processes=processes,
+        rule=verdict.rule,
+        times=tuple(float(t) for t in times),
         reasons=(
             *verdict.reasons,
             *detail.reasons,

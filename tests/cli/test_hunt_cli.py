@@ -38,7 +38,7 @@ def test_ndjson_has_the_stable_keys_and_iso_times() -> None:
         assert r["decision"] in ("escalate", "monitor", "close")
         assert str(r["first_seen"]).endswith("Z") and "T" in str(r["first_seen"])
         for reason in r["reasons"]:  # type: ignore[attr-defined]
-            assert set(reason) == {"code", "text"}
+            assert set(reason) == {"code", "text", "pivot"}
     beacon = next(r for r in rows if r["dst_domain"] == "c2.badsite.example")
     assert beacon["src_ip"] == "10.1.1.5"
     assert beacon["dst_ip"] == "198.51.100.23"

@@ -119,7 +119,7 @@ def test_perfect_period_scores_one_with_regular_reasons() -> None:
     assert p.score == pytest.approx(1.0, abs=1e-12)
     assert (p.median_interval, p.period, p.rel_mad, p.skew, p.cv) == (60.0, 60.0, 0.0, 0.0, 0.0)
     assert p.n_connections == 1441 and p.n_intervals == 1440
-    assert codes(p) == ["timing.regular", "size.consistent", "persistence.long"]
+    assert codes(p) == ["timing.regular", "size.consistent", "timing.long_lived"]
     assert p.reasons[0].text == (
         "median interval 60.0 s, relative MAD 0.00: 100% of intervals within ±20% of the "
         "60.0 s period"
@@ -163,8 +163,8 @@ def test_variable_sizes_reason() -> None:
 def test_short_lived_beacon_reasons() -> None:
     s = beacon_series("cobalt_strike", 30.0, 0.2, duration=900.0, span=DAY, offset=40000.0)
     p = score_series(s.ts, s.bytes_out, s.bytes_in, s.start, s.end)
-    assert "persistence.short" in codes(p)
-    assert "active only 14." in next(e.text for e in p.reasons if e.code == "persistence.short")
+    assert "timing.short_lived" in codes(p)
+    assert "active only 14." in next(e.text for e in p.reasons if e.code == "timing.short_lived")
 
 
 def test_few_intervals_reason() -> None:

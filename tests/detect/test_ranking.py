@@ -155,4 +155,4 @@ def test_scalar_reasons_for_a_top_finding() -> None:
     assert p.score >= BEACON_LIKE
     codes = [e.code for e in p.reasons]
     assert codes[:2] == ["timing.jitter_tolerant", "timing.missed_checkins"]
-    assert "size.consistent" in codes and "persistence.long" in codes
+    assert "size.consistent" in codes and "timing.long_lived" in codes

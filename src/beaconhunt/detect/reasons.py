@@ -16,8 +16,8 @@ code                       when
 ``size.consistent``        size sub-score >= 0.8
 ``size.variable``          size sub-score < 0.3
 ``size.unknown``           no bytes_out value known
-``persistence.long``       coverage >= 0.8
-``persistence.short``      coverage < 0.4
+``timing.long_lived``      coverage >= 0.8
+``timing.short_lived``     coverage < 0.4
 ``count.few``              fewer intervals than ``count_full``
 =========================  ==========================================================
 """
@@ -47,8 +47,8 @@ REASON_CODES = (
     "size.consistent",
     "size.variable",
     "size.unknown",
-    "persistence.long",
-    "persistence.short",
+    "timing.long_lived",
+    "timing.short_lived",
     "count.few",
 )
 """Every code :func:`explain` can emit."""
@@ -62,7 +62,7 @@ MISSED_MIN_FRACTION = 0.02
 SIZE_CONSISTENT, SIZE_VARIABLE = 0.8, 0.3
 """Size sub-score bounds for ``size.consistent`` / ``size.variable``."""
 LONG, SHORT = 0.8, 0.4
-"""Coverage sub-score bounds for ``persistence.long`` / ``persistence.short``."""
+"""Coverage sub-score bounds for ``timing.long_lived`` / ``timing.short_lived``."""
 
 FloatArray = NDArray[np.float64]
 
@@ -129,9 +129,9 @@ def _persistence(p: PairScore, span: float) -> list[Evidence]:
     active = p.last_seen - p.first_seen
     of = f"{duration(active)} of the {duration(span)} observed"
     if p.components.coverage >= LONG:
-        return [Evidence("persistence.long", f"active {of}")]
+        return [Evidence("timing.long_lived", f"active {of}")]
     if p.components.coverage < SHORT:
-        return [Evidence("persistence.short", f"active only {of}")]
+        return [Evidence("timing.short_lived", f"active only {of}")]
     return []
 
 

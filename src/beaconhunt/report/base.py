@@ -44,6 +44,7 @@ def finding_record(f: Finding) -> dict[str, Any]:
         "interval_s": None if f.interval_s is None else round(f.interval_s, 3),
         "score": round(f.score, 4),
         "decision": f.decision.value,
+        "rule": f.rule,
         "reasons": [r.as_dict() for r in f.reasons],
         "dst_ips": list(f.dst_ips),
         "bytes_out_median": f.bytes_out_median,
