@@ -10,18 +10,30 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from beaconhunt import __version__
-from beaconhunt.config import DecideSettings, HuntSettings, build, default_config_text, load_config
+from beaconhunt.config import (
+    DecideSettings,
+    EvidenceSettings,
+    HuntSettings,
+    build,
+    default_config_text,
+    load_config,
+)
+from beaconhunt.decide import load_policy
 from beaconhunt.detect import ScoreSettings
 from beaconhunt.detect.filter import FilterSettings
 from beaconhunt.enrich import Allowlist
+from beaconhunt.enrich.apps import load_apps
+from beaconhunt.enrich.context import load_assets, load_intel, load_whois
+from beaconhunt.enrich.investigate import Context
 from beaconhunt.errors import BeaconhuntError, ConfigError, NoUsableInput, StoreError
 from beaconhunt.pipeline import HuntResult, hunt
 from beaconhunt.report import REPORTERS, TableReporter, terminal_text
@@ -33,7 +45,10 @@ _SECTIONS: dict[str, type[Any]] = {
     "filter": FilterSettings,
     "score": ScoreSettings,
     "decide": DecideSettings,
+    "evidence": EvidenceSettings,
 }
+#: Config sections that are not flat settings: the policy rules and the application inventory.
+_DATA_SECTIONS = ("policy", "apps")
 _MAX_PROBLEMS_SHOWN = 20
 
 
@@ -99,10 +114,14 @@ def _print_load_summary(result: HuntResult, console: Console) -> None:
 
 def _settings(config: Path | None, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
     data = load_config(config)
-    unknown = sorted(set(data) - set(_SECTIONS))
+    unknown = sorted(set(data) - set(_SECTIONS) - set(_DATA_SECTIONS))
     if unknown:
         raise ConfigError(f"{config}: unknown section(s) {', '.join(unknown)}")
-    out = {}
+    source = str(config or "options")
+    out: dict[str, Any] = {
+        "policy": load_policy(data.get("policy"), source),
+        "apps": load_apps(data.get("apps"), source),
+    }
     for section, cls in _SECTIONS.items():
         values = dict(data.get(section, {}))
         values.update({k: v for k, v in overrides.get(section, {}).items() if v is not None})
@@ -149,26 +168,78 @@ def _write(result: HuntResult, fmt: str, output: Path | None, limit: int) -> Non
         raise ConfigError(f"--output {output}: {exc}") from exc
 
 
-def _do_hunt(
-    paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path | None, db: Path | None,
-    window: str | None, fmt: str, output: Path | None, config: Path | None,
-    min_score: float | None, limit: int | None, quiet: bool,
-    out: IO[str] | None = None,
-) -> HuntResult:  # fmt: skip
-    overrides = {"hunt": {"internal": list(internal) or None, "window": window,
-                          "min_score": min_score, "limit": limit}}  # fmt: skip
-    s = _settings(config, overrides)
-    allow = Allowlist.from_file(allowlist) if allowlist else Allowlist()
-    show_progress = not quiet and sys.stderr.isatty()
+@dataclass
+class _HuntArgs:
+    """The options of ``beaconhunt hunt`` (and what ``demo`` passes)."""
+
+    paths: tuple[Path, ...]
+    internal: tuple[str, ...] = ()
+    allowlist: Path | None = None
+    assets: Path | None = None
+    whois: Path | None = None
+    intel: Path | None = None
+    db: Path | None = None
+    window: str | None = None
+    fmt: str = "table"
+    output: Path | None = None
+    config: Path | None = None
+    min_score: float | None = None
+    limit: int | None = None
+    cases: Path | None = None
+    quiet: bool = False
+
+
+def _context(a: _HuntArgs, s: dict[str, Any]) -> Context:
+    """Read every context file given; ConfigError names a malformed one."""
+    return Context(
+        allowlist=Allowlist.from_file(a.allowlist) if a.allowlist else Allowlist(),
+        apps=s["apps"],
+        assets=load_assets(a.assets) if a.assets else None,
+        whois=load_whois(a.whois) if a.whois else None,
+        intel=load_intel(a.intel) if a.intel else None,
+    )
+
+
+def _do_hunt(a: _HuntArgs) -> HuntResult:
+    overrides = {"hunt": {"internal": list(a.internal) or None, "window": a.window,
+                          "min_score": a.min_score, "limit": a.limit}}  # fmt: skip
+    s = _settings(a.config, overrides)
+    ctx = _context(a, s)
+    show_progress = not a.quiet and sys.stderr.isatty()
     with _progress(show_progress) as (on_progress, on_file):
         result = hunt(
-            list(paths), s["hunt"], s["score"], s["decide"], s["filter"], allow, db=db,
-            progress=on_progress, on_file=on_file,
+            list(a.paths), s["hunt"], s["score"], s["decide"], s["filter"], db=a.db,
+            progress=on_progress, on_file=on_file, context=ctx, evidence=s["evidence"],
+            policy=s["policy"],
         )  # fmt: skip
-    if not quiet:
+    if not a.quiet:
         _print_load_summary(result, _err())
-    _write(result, fmt, output, s["hunt"].limit)
+    _write(result, a.fmt, a.output, s["hunt"].limit)
+    if a.cases is not None:
+        _write_cases(result, a)
     return result
+
+
+def _write_cases(result: HuntResult, a: _HuntArgs) -> None:
+    """One Markdown case file per escalated finding in ``--cases DIR``."""
+    from beaconhunt.cli_cases import write_cases
+    from beaconhunt.model import Decision
+    from beaconhunt.store.duckdb import DuckDBStore
+    from beaconhunt.store.history import History
+
+    escalated = [f for f in result.findings if f.decision is Decision.ESCALATE]
+    assert a.cases is not None
+    if a.db is None:
+        written = write_cases(escalated, a.cases, None)
+    else:
+        store = DuckDBStore(a.db)
+        try:
+            written = write_cases(escalated, a.cases, History(store.con))
+        finally:
+            store.close()
+    if not a.quiet:
+        _err().print(f"wrote {len(written)} case file(s) to {terminal_text(str(a.cases), 200)}",
+                     markup=False)  # fmt: skip
 
 
 _FORMAT = click.option(
@@ -217,18 +288,44 @@ _PATHS = click.argument(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="TOML settings file (see `beaconhunt config --default`).",
 )
+@click.option(
+    "--assets",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Asset inventory CSV: hostname, ip, role, owner, criticality.",
+)
+@click.option(
+    "--whois",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Domain registration dates CSV: domain, created (for 'newly registered').",
+)
+@click.option(
+    "--intel",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Threat intel: CSV (indicator, type, description), a plain list, or a STIX 2.1 bundle.",
+)
+@click.option(
+    "--cases",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a Markdown case file for every escalated finding into DIR.",
+)
 @click.option("--min-score", type=float, help="Report pairs scoring at least this (0-1).")
 @click.option("--limit", type=int, help="Rows in the terminal table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress, warnings or summary on stderr.")
 def hunt_cmd(paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path | None,
              db: Path | None, window: str | None, fmt: str, output: Path | None,
-             config: Path | None, min_score: float | None, limit: int | None,
-             quiet: bool) -> None:  # fmt: skip
-    """Hunt for beacons in Zeek logs (files or directories, TSV or JSON, gzip or not)."""
+             config: Path | None, assets: Path | None, whois: Path | None,
+             intel: Path | None, cases: Path | None, min_score: float | None,
+             limit: int | None, quiet: bool) -> None:  # fmt: skip
+    """Hunt for beacons in network and endpoint logs, investigate each and decide.
+
+    PATHS are files or directories: Zeek logs (TSV or JSON, gzip or not) and
+    Sysmon events (EVTX, evtx_dump or Winlogbeat JSON). Context files are optional.
+    """
+    args = _HuntArgs(paths, internal, allowlist, assets, whois, intel, db, window, fmt,
+                     output, config, min_score, limit, cases, quiet)  # fmt: skip
 
     def body() -> None:
-        _do_hunt(paths, internal, allowlist, db, window, fmt, output, config, min_score,
-                 limit, quiet)  # fmt: skip
+        _do_hunt(args)
 
     _run(body)
 
@@ -236,8 +333,25 @@ def hunt_cmd(paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path
 @main.command("config")
 @click.option("--default", "show_default", is_flag=True, help="Print the commented default config.")
 def config_cmd(show_default: bool) -> None:
-    """Show the settings file format (every setting, its default and range)."""
+    """Show the settings file format: every setting with its default and range, the
+    decision policy and an application inventory example."""
+    from beaconhunt.decide import default_policy_text
+
     click.echo(default_config_text(_SECTIONS), nl=False)
+    click.echo(_APPS_EXAMPLE)
+    click.echo(default_policy_text(), nl=False)
+
+
+_APPS_EXAMPLE = """
+# Application inventory: approved (process, destination) pairs. A finding whose
+# process matches 'image' (a glob on the full path, any case, / or \\) and whose
+# destination is one of 'destinations' (domains with subdomains, IPs, CIDRs)
+# gets the evidence process.approved. Remove the leading '# ' to use it.
+# [[apps]]
+# name = "CrowdStrike Falcon sensor"
+# image = 'C:\\Program Files\\CrowdStrike\\*'
+# destinations = ["cloudsink.net"]
+"""
 
 
 @main.command("demo")
@@ -251,7 +365,7 @@ def config_cmd(show_default: bool) -> None:
 @click.option("--hosts", type=int, default=40, show_default=True, help="Internal hosts.")
 @_FORMAT
 def demo_cmd(out_dir: Path | None, seed: int, hosts: int, fmt: str) -> None:
-    """Generate a synthetic day of Zeek logs with beacons hidden in it, and hunt it."""
+    """Generate a synthetic day of Zeek and Sysmon logs with beacons hidden in it, and hunt it."""
     from beaconhunt.synth import Scenario, generate
 
     def body() -> None:
@@ -260,15 +374,24 @@ def demo_cmd(out_dir: Path | None, seed: int, hosts: int, fmt: str) -> None:
             err = _err()
             err.print(f"generating a synthetic day for {hosts} hosts in {target} ...",
                       markup=False)  # fmt: skip
-            summary = generate(target, Scenario(hosts=hosts, seed=seed))
-            allow = target / "allowlist.txt"
-            result = _do_hunt(
-                (target,), (), allow if allow.exists() else None, None, None, fmt, None,
-                None, None, None, False,
-            )  # fmt: skip
+            summary = generate(target, Scenario(hosts=hosts, seed=seed), sysmon=True)
+            err.print(
+                "hunting it with the asset inventory, allowlist, WHOIS dates and threat intel"
+                " written next to the logs:",
+                markup=False,
+            )
+            result = _do_hunt(_HuntArgs(
+                (target,), allowlist=_exists(target / "allowlist.txt"),
+                assets=_exists(target / "assets.csv"), whois=_exists(target / "whois.csv"),
+                intel=_exists(target / "intel.csv"), fmt=fmt,
+            ))  # fmt: skip
             _print_demo_truth(summary, result, err)
 
     _run(body)
+
+
+def _exists(path: Path) -> Path | None:
+    return path if path.exists() else None
 
 
 def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
@@ -278,9 +401,19 @@ def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
     for b in summary.beacons:
         for host, ip in zip(b.hosts, b.src_ips, strict=True):
             f = found.get((ip, b.dst))
-            state = "not reported" if f is None else f"{f.decision.value} (score {f.score:.2f})"
+            state = (
+                "not reported"
+                if f is None
+                else f"{f.decision.value} by rule {f.rule} (score {f.score:.2f})"
+            )
             err.print(
                 f"  {b.family:<14} {host} ({ip}) -> {b.dst}:{b.dst_port}"
                 f" sleep {b.sleep:g}s jitter {b.jitter:.0%}: {state}",
                 markup=False,
             )
+
+
+from beaconhunt.cli_cases import case_cmd, decide_cmd  # noqa: E402
+
+main.add_command(decide_cmd)
+main.add_command(case_cmd)

@@ -17,9 +17,11 @@ from typing import Any
 
 from beaconhunt.enrich.network import DEFAULT_INTERNAL
 from beaconhunt.errors import ConfigError
+from beaconhunt.workhours import WorkHours
 
 __all__ = [
     "DecideSettings",
+    "EvidenceSettings",
     "HuntSettings",
     "default_config_text",
     "load_config",
@@ -82,20 +84,106 @@ class HuntSettings:
 
 @dataclass(frozen=True)
 class DecideSettings:
-    """How a score becomes a decision until context rules refine it (section ``[decide]``)."""
+    """Beacon-score bands the decision policy reads (section ``[decide]``)."""
 
-    escalate_at: float = setting(0.85, "Score from which a pair is escalated.", min=0.0, max=1.0)
-    monitor_at: float = setting(0.7, "Score from which a pair is monitored.", min=0.0, max=1.0)
+    regular_at: float = setting(
+        0.7,
+        "Score from which a pair counts as a regular beacon (evidence beacon.regular;"
+        " below it: beacon.weak).",
+        min=0.0,
+        max=1.0,
+    )
+    strong_at: float = setting(
+        0.85, "Score from which a pair is a strong beacon (evidence beacon.strong).", 0.0, 1.0
+    )
 
     def __post_init__(self) -> None:
         validate(self)
-        if self.monitor_at > self.escalate_at:
+        if self.regular_at > self.strong_at:
             raise ConfigError(
-                f"monitor_at ({self.monitor_at}) must not exceed escalate_at ({self.escalate_at})"
+                f"regular_at ({self.regular_at}) must not exceed strong_at ({self.strong_at})"
             )
 
 
-def load_config(path: Path | None) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class EvidenceSettings:
+    """Thresholds of the investigation pivots (section ``[evidence]``)."""
+
+    prevalence_min_hosts: int = setting(
+        10,
+        "Internal hosts the input must show before a destination is judged rare or common"
+        " (a capture of one host makes everything rare).",
+        1,
+        1_000_000,
+    )
+    rare_max_hosts: int = setting(
+        3, "A destination contacted by at most this many internal hosts is rare.", 1, 1_000_000
+    )
+    rare_max_share: float = setting(
+        0.01,
+        "... or by at most this share of the internal hosts seen (whichever is larger).",
+        0.0,
+        1.0,
+    )
+    common_min_hosts: int = setting(
+        5, "A destination needs at least this many hosts to be common.", 1, 1_000_000
+    )
+    common_min_share: float = setting(
+        0.2, "... and at least this share of the internal hosts seen.", 0.0, 1.0
+    )
+    young_domain_days: float = setting(
+        30.0,
+        "A registered domain younger than this (WHOIS, at the time of the traffic) is young.",
+        0.0,
+        36_500.0,
+    )
+    established_domain_days: float = setting(
+        365.0, "A registered domain at least this old is established.", 0.0, 36_500.0
+    )
+    baseline_days: float = setting(
+        2.0,
+        "History (--db) without a destination needed before it counts as newly observed.",
+        0.0,
+        3650.0,
+    )
+    known_days: float = setting(
+        7.0,
+        "History (--db) a destination must span, present from its start, to count as known.",
+        0.0,
+        3650.0,
+    )
+    low_volume_bytes: int = setting(
+        65_536, "Median bytes per connection (out + in) up to which volume is low.", 0, 10**12
+    )
+    work_hours: str = setting("08:00-18:00", "Working hours, local time (HH:MM-HH:MM).")
+    work_days: str = setting("mon-fri", "Working days: a range ('mon-fri') or a list ('mon,tue').")
+    timezone: str = setting(
+        "UTC", "Time zone of the working hours (IANA name, e.g. Europe/Berlin)."
+    )
+    off_hours_share: float = setting(
+        0.5,
+        "Share of a workstation's check-ins outside working hours from which they are reported.",
+        0.0,
+        1.0,
+    )
+    lateral_interval_tolerance: float = setting(
+        0.1,
+        "Relative difference of median intervals within which two hosts' beacons of the"
+        " same process image count as the same implant.",
+        0.0,
+        1.0,
+    )
+
+    def __post_init__(self) -> None:
+        validate(self)
+        self.hours()
+
+    def hours(self) -> WorkHours:
+        """The parsed working hours (ConfigError when malformed)."""
+        return WorkHours.parse(self.work_hours, self.work_days, self.timezone)
+
+
+def load_config(path: Path | None) -> dict[str, Any]:
     """Read a TOML settings file into ``{section: {name: value}}`` (empty without a path)."""
     if path is None:
         return {}
@@ -106,7 +194,7 @@ def load_config(path: Path | None) -> dict[str, dict[str, Any]]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     for section, values in data.items():
-        if not isinstance(values, dict):
+        if not isinstance(values, dict) and not (section == "apps" and isinstance(values, list)):
             raise ConfigError(f"{path}: '{section}' must be a [section]")
     return data
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from beaconhunt.config import DecideSettings, HuntSettings
-from beaconhunt.decide import AllowlistRule, Candidate, Policy, ScoreRule
+from beaconhunt.config import DecideSettings, EvidenceSettings, HuntSettings
+from beaconhunt.decide import Policy
 from beaconhunt.detect import PairScore, ScoreSettings, SeriesBatch, score_batch, score_series
 from beaconhunt.detect.filter import FilterSettings, prefilter
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
+from beaconhunt.enrich.investigate import Context, Draft, investigate
 from beaconhunt.enrich.process import (
     FileCreate,
     PersistenceEntry,
@@ -32,9 +33,10 @@ from beaconhunt.enrich.process import (
 )
 from beaconhunt.errors import NoUsableInput
 from beaconhunt.ingest.loader import LoadReport, load_paths
-from beaconhunt.model import Decision, Evidence, Finding, ProcessInfo, ProcessShare, Verdict
+from beaconhunt.model import PIVOTS, Decision, Evidence, Finding, ProcessInfo, ProcessShare, Verdict
 from beaconhunt.report.safe import terminal_text
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
+from beaconhunt.store.history import History
 
 __all__ = ["HuntResult", "hunt"]
 
@@ -68,17 +70,27 @@ def hunt(
     progress: ProgressFn | None = None,
     on_file: Callable[[str], None] | None = None,
     store: DuckDBStore | None = None,
+    *,
+    context: Context | None = None,
+    evidence: EvidenceSettings | None = None,
+    policy: Policy | None = None,
 ) -> HuntResult:
-    """Read ``paths``, score every outbound pair and decide each finding.
+    """Read ``paths``, score every outbound pair, investigate and decide each finding.
 
     ``store`` lets a caller pass a store it already filled (tests, notebooks);
     it is left open. Otherwise a new one is made (in ``db`` or in memory).
+    With a file-backed store, the run, its findings and analysts' verdicts are
+    remembered (:class:`~beaconhunt.store.history.History`).
     """
     settings = settings or HuntSettings()
     score = score or ScoreSettings()
     decide = decide or DecideSettings()
     filters = filters or FilterSettings()
-    allowlist = allowlist or Allowlist()
+    context = context or Context()
+    if allowlist is not None:
+        context.allowlist = allowlist
+    job = _Job(settings, score, decide, filters, context, evidence or EvidenceSettings(),
+               policy or Policy.default())  # fmt: skip
     networks = Networks(settings.internal)
     window = parse_duration(settings.window) if settings.window else None
     clock: dict[str, float] = {}
@@ -108,13 +120,18 @@ def hunt(
         store.mark_internal(networks)
         t1 = time.perf_counter()
         counted: list[int] = []
-        findings = _score_pairs(
-            store, start, end, settings, score, decide, filters, allowlist, result.dropped,
-            counted,
-        )  # fmt: skip
+        history = History(store.con) if store.path is not None else None
+        run_id = (
+            history.start_run(time.time(), [str(p) for p in paths], (start, end))
+            if history is not None
+            else None
+        )
+        findings = _score_pairs(store, start, end, job, networks, history, result.dropped, counted)
         result.outbound_pairs = counted[0] if counted else 0
         clock["detect"] = time.perf_counter() - t1
         result.findings = findings
+        if history is not None and run_id is not None:
+            history.record_findings(run_id, findings)
     finally:
         if own_store:
             store.close()
@@ -133,19 +150,32 @@ def _nothing_read(load: LoadReport) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Job:
+    """Everything a hunt was asked to do, passed down as one value."""
+
+    settings: HuntSettings
+    score: ScoreSettings
+    decide: DecideSettings
+    filters: FilterSettings
+    context: Context
+    evidence: EvidenceSettings
+    policy: Policy
+
+
 def _score_pairs(
     store: DuckDBStore,
     start: float,
     end: float,
-    settings: HuntSettings,
-    score: ScoreSettings,
-    decide: DecideSettings,
-    filters: FilterSettings,
-    allowlist: Allowlist,
+    job: _Job,
+    networks: Networks,
+    history: History | None,
     dropped: Counter[str],
     counted: list[int],
 ) -> list[Finding]:
-    """Score every candidate pair at once, drop bulk/variable ones, explain and decide the rest."""
+    """Score every candidate pair at once, drop bulk/variable ones, investigate and
+    decide the rest."""
+    settings, score = job.settings, job.score
     series = store.pair_series(start, end)
     if series.pair_id.size == 0:
         return []
@@ -161,7 +191,7 @@ def _score_pairs(
             np.inf,
             scores.bytes_out_rel_mad * scores.bytes_out_median,
         ),
-        filters,
+        job.filters,
     )
     dropped.update(kept.counts())
     # pairs whose outbound rows are too few (a domain that also resolved inside)
@@ -172,20 +202,60 @@ def _score_pairs(
     details = store.pair_details(ids.tolist(), start, end)
     attributed = store.attribution(ids.tolist(), start, end, settings.attribution_tolerance)
     persistence = _persistence(store) if attributed else ()
-    policy = Policy([AllowlistRule(allowlist), ScoreRule(decide)])
-    findings = []
+    drafts: list[Draft] = []
+    scored: list[tuple[dict[str, Any], PairScore]] = []
     for k, pid in zip(reported.tolist(), ids.tolist(), strict=True):
         ts, bo, bi = batch.pair(k)
         detail = score_series(ts, bo, bi, start, end, score)
         d = details[pid]
-        dst_ips = tuple(d["dst_ips"])
-        verdict = policy.decide(Candidate(d["dst_domain"], dst_ips, detail.score))
         rows = attributed.get(pid, [])
         processes = _processes(rows)
-        evidence = _suspicious(rows[0], persistence) if rows else ()
-        findings.append(_finding(d, detail, dst_ips, verdict, processes, evidence, ts))
+        found = (
+            *detail.reasons,
+            *_process_reasons(processes, detail.n_connections),
+            *(_suspicious(rows[0], persistence) if rows else ()),
+        )
+        drafts.append(Draft(
+            src_ip=d["src_ip"],
+            src_host=d["src_host"] or (processes[0].host if processes else None),
+            dst_domain=d["dst_domain"],
+            dst_ips=tuple(d["dst_ips"]),
+            score=float(detail.score),
+            interval=_none_if_nan(detail.median_interval),
+            first_seen=float(detail.first_seen),
+            times=ts,
+            bytes_out_median=_none_if_nan(detail.bytes_out_median),
+            bytes_in_median=_none_if_nan(detail.bytes_in_median),
+            processes=processes,
+            evidence=found,
+        ))  # fmt: skip
+        scored.append((d, detail))
+    evidence = investigate(
+        store.con, drafts, start, end, networks, job.context, job.decide, job.evidence,
+        persistence,
+    )  # fmt: skip
+    assets = job.context.assets
+    for draft in drafts:
+        if draft.src_host is None and assets is not None:
+            asset = assets.by_ip(draft.src_ip)
+            draft.src_host = asset.hostname if asset is not None else None
+    findings = []
+    for draft, (d, detail), ev in zip(drafts, scored, evidence, strict=True):
+        f = _finding(d, detail, draft, ev)
+        if history is not None:
+            ev = (*ev, *history.evidence_for(f))
+        verdict = job.policy.decide(ev, f.score)
+        findings.append(replace(f, decision=verdict.decision, rule=verdict.rule,
+                                reasons=_ordered(verdict, ev)))  # fmt: skip
     findings.sort(key=_rank)
     return findings
+
+
+def _ordered(verdict: Verdict, evidence: Sequence[Evidence]) -> tuple[Evidence, ...]:
+    """The rule's sentence first, then the evidence pivot by pivot."""
+    order = {p: i for i, p in enumerate(PIVOTS)}
+    ranked = sorted(evidence, key=lambda e: order.get(e.pivot, len(order)))
+    return (*verdict.reasons, *ranked)
 
 
 _DECISION_RANK = {Decision.ESCALATE: 0, Decision.MONITOR: 1, Decision.CLOSE: 2}
@@ -277,19 +347,15 @@ def _process_reasons(processes: tuple[ProcessShare, ...], total: int) -> tuple[E
 
 
 def _finding(
-    d: dict[str, Any],
-    detail: PairScore,
-    dst_ips: tuple[str, ...],
-    verdict: Verdict,
-    processes: tuple[ProcessShare, ...] = (),
-    evidence: tuple[Evidence, ...] = (),
-    times: Any = (),
+    d: dict[str, Any], detail: PairScore, draft: Draft, evidence: Sequence[Evidence]
 ) -> Finding:
+    """The finding of one pair, undecided (the policy fills decision, rule, reasons)."""
     port = d["dst_port"]
+    processes = draft.processes
     return Finding(
         src_ip=d["src_ip"],
-        src_host=d["src_host"] or (processes[0].host if processes else None),
-        dst_ip=dst_ips[0] if dst_ips else None,
+        src_host=draft.src_host,
+        dst_ip=draft.dst_ips[0] if draft.dst_ips else None,
         dst_domain=d["dst_domain"],
         dst_port=None if port == -1 else int(port),
         proto=d["proto"] or None,
@@ -299,18 +365,12 @@ def _finding(
         last_seen=float(detail.last_seen),
         interval_s=_none_if_nan(detail.median_interval),
         score=float(detail.score),
-        decision=verdict.decision,
+        decision=Decision.MONITOR,
         components=detail.components,
         bytes_out_median=_none_if_nan(detail.bytes_out_median),
         bytes_in_median=_none_if_nan(detail.bytes_in_median),
-        dst_ips=dst_ips,
+        dst_ips=draft.dst_ips,
         processes=processes,
-        rule=verdict.rule,
-        times=tuple(float(t) for t in times),
-        reasons=(
-            *verdict.reasons,
-            *detail.reasons,
-            *_process_reasons(processes, detail.n_connections),
-            *evidence,
-        ),
+        times=tuple(float(t) for t in draft.times),
+        reasons=tuple(evidence),
     )

@@ -97,8 +97,10 @@ def test_allowlist_closes_with_the_entry_as_reason(tmp_path: Path) -> None:
     rows = ndjson(str(ZEEK / "basic"), "--allowlist", str(allow))
     beacon = next(r for r in rows if r["dst_domain"] == "c2.badsite.example")
     assert beacon["decision"] == "close"
-    assert beacon["reasons"][0]["code"] == "allowlist.match"  # type: ignore[index]
-    assert "badsite.example (allow.txt:2)" in beacon["reasons"][0]["text"]  # type: ignore[index]
+    assert beacon["rule"] == "approved-infrastructure"
+    reasons = {r["code"]: r["text"] for r in beacon["reasons"]}  # type: ignore[union-attr]
+    assert reasons["decision.rule"].startswith("close by rule approved-infrastructure")
+    assert "badsite.example (allow.txt:2)" in reasons["allowlist.match"]
 
 
 def test_bad_allowlist_line_exits_2_with_file_and_line(tmp_path: Path) -> None:

@@ -1,96 +1,300 @@
-"""Decision rules: ordered, each may decide a candidate or pass it on.
+"""The decision policy: an ordered list of rules, written as data in TOML.
 
-For now the policy is what the core needs: approved destinations are closed
-(and can never escalate), everything else is decided by its beacon score.
-Later rules (context, process, intel) slot in before the score rule.
+Each rule names the evidence codes it needs (``when``), the codes that stop it
+(``unless``) and optionally a beacon-score band; the first rule that matches a
+finding decides Escalate / Monitor / Close and says why. The default policy is
+:file:`default_policy.toml` next to this module (the "Decision Logic" of the
+case write-up); a team's ``[policy]`` table adds rules before it, drops some of
+its rules, or replaces it (see ``docs/policy.md``).
+
+Patterns are ``fnmatch`` globs on the code, case-sensitive, and every pattern
+must match at least one code in :data:`~beaconhunt.decide.codes.EVIDENCE_CODES`,
+so a typo is a :class:`~beaconhunt.errors.ConfigError`, not a rule that never fires.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
+import difflib
+import re
+import tomllib
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import cache
+from importlib import resources
+from typing import Any
 
-from beaconhunt.config import DecideSettings
-from beaconhunt.enrich.allowlist import Allowlist
+from beaconhunt.decide.codes import EVIDENCE_CODES, matching_codes
+from beaconhunt.errors import ConfigError
 from beaconhunt.model import Decision, Evidence, Verdict
 
-__all__ = ["AllowlistRule", "Candidate", "Policy", "Rule", "ScoreRule"]
+__all__ = [
+    "DEFAULT_SOURCE",
+    "NO_RULE_MATCHED",
+    "Policy",
+    "PolicyRule",
+    "default_policy_text",
+    "load_policy",
+]
+
+DEFAULT_SOURCE = "default policy"
+"""The ``source`` of the packaged default rules."""
+NO_RULE_MATCHED = "no-rule-matched"
+"""The rule name of the MONITOR verdict given when no rule matches."""
+MODES = ("prepend", "replace")
+"""``[policy] mode``: your rules before the default policy, or instead of it."""
+
+_POLICY_KEYS = ("mode", "disable", "rules")
+_RULE_KEYS = ("name", "decision", "when", "unless", "min_score", "max_score", "reason")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_GLOB = re.compile(r"[a-z0-9_.*?]+")
+_PATTERN_CHARS = re.compile(r"[^a-z0-9_.*?| ]")
+
+
+def _first_match(globs: Sequence[str], codes: Collection[str]) -> str | None:
+    """The first code matching a glob, trying the globs in order."""
+    for glob in globs:
+        for code in codes:
+            if fnmatchcase(code, glob):
+                return code
+    return None
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
-    """What a rule may look at."""
+class PolicyRule:
+    """One decision rule: if every ``when`` item holds, no ``unless`` glob matches and
+    ``min_score <= score < max_score`` (``max_score`` 1.0: no upper bound), decide.
 
-    dst_domain: str | None
-    dst_ips: tuple[str, ...]
-    score: float
+    ``when`` holds one tuple of alternative globs per item; ``unless`` is flat.
+    ``source`` names the file the rule came from.
+    """
 
+    name: str
+    decision: Decision
+    when: tuple[tuple[str, ...], ...]
+    unless: tuple[str, ...]
+    reason: str
+    min_score: float = 0.0
+    max_score: float = 1.0
+    source: str = DEFAULT_SOURCE
 
-class Rule(ABC):
-    """One decision rule; ``name`` appears in every verdict it makes."""
-
-    name: str = "rule"
-
-    @abstractmethod
-    def decide(self, c: Candidate) -> Verdict | None:
-        """A verdict, or None to let the next rule decide."""
-
-
-class AllowlistRule(Rule):
-    """Approved infrastructure is closed, whatever its score."""
-
-    name = "allowlist"
-
-    def __init__(self, allowlist: Allowlist) -> None:
-        self.allowlist = allowlist
-
-    def decide(self, c: Candidate) -> Verdict | None:
-        hit = self.allowlist.match(c.dst_domain, c.dst_ips)
-        if hit is None:
+    def matches(self, codes: Collection[str], score: float) -> tuple[str, ...] | None:
+        """The codes that satisfied `when` (first match per item, in item order,
+        deduplicated), or None when the rule does not apply."""
+        if score < self.min_score or (self.max_score < 1.0 and score >= self.max_score):
             return None
-        ev = Evidence(
-            "allowlist.match", f"destination is approved by allowlist entry {hit.describe()}"
-        )
-        return Verdict(Decision.CLOSE, self.name, (ev,))
+        if _first_match(self.unless, codes) is not None:
+            return None
+        found: list[str] = []
+        for item in self.when:
+            hit = _first_match(item, codes)
+            if hit is None:
+                return None
+            found.append(hit)
+        return tuple(dict.fromkeys(found))
 
-
-class ScoreRule(Rule):
-    """Escalate, monitor or close by beacon score alone."""
-
-    name = "score"
-
-    def __init__(self, settings: DecideSettings) -> None:
-        self.s = settings
-
-    def decide(self, c: Candidate) -> Verdict | None:
-        if c.score >= self.s.escalate_at:
-            return Verdict(Decision.ESCALATE, self.name, (Evidence(
-                "decision.score_high",
-                f"beacon score {c.score:.2f} >= escalate threshold {self.s.escalate_at:.2f}",
-            ),))  # fmt: skip
-        if c.score >= self.s.monitor_at:
-            return Verdict(Decision.MONITOR, self.name, (Evidence(
-                "decision.score_medium",
-                f"beacon score {c.score:.2f} >= monitor threshold {self.s.monitor_at:.2f}",
-            ),))  # fmt: skip
-        return Verdict(Decision.CLOSE, self.name, (Evidence(
-            "decision.score_low",
-            f"beacon score {c.score:.2f} below monitor threshold {self.s.monitor_at:.2f}",
-        ),))  # fmt: skip
+    def explain(self, matched: Sequence[str], score: float) -> str:
+        """The one-line sentence a verdict by this rule shows."""
+        why = [f"matched: {', '.join(matched)}"] if matched else []
+        if self.min_score > 0.0:
+            why.append(f"score {score:.2f} >= {self.min_score:.2f}")
+        if self.max_score < 1.0:
+            why.append(f"score {score:.2f} < {self.max_score:.2f}")
+        tail = f" ({'; '.join(why)})" if why else (" (catch-all)" if not self.when else "")
+        return f"{self.decision} by rule {self.name}: {self.reason}{tail}"
 
 
 class Policy:
-    """Applies rules in order; the first verdict wins."""
+    """Rules tried in order; the first that matches decides (MONITOR when none does)."""
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        if not rules:
-            raise ValueError("a policy needs at least one rule")
-        self.rules = list(rules)
+    def __init__(self, rules: Sequence[PolicyRule]) -> None:
+        names = [r.name for r in rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate policy rule name(s): {', '.join(dupes)}")
+        self.rules: list[PolicyRule] = list(rules)
 
-    def decide(self, c: Candidate) -> Verdict:
+    def __repr__(self) -> str:
+        return f"Policy([{', '.join(r.name for r in self.rules)}])"
+
+    @classmethod
+    def default(cls) -> Policy:
+        """The packaged default policy (:func:`default_policy_text`)."""
+        return cls(_default_rules())
+
+    def decide(self, evidence: Sequence[Evidence], score: float) -> Verdict:
+        """The verdict of the first rule matching the evidence codes and beacon ``score``."""
+        codes = tuple(dict.fromkeys(e.code for e in evidence))
         for rule in self.rules:
-            v = rule.decide(c)
-            if v is not None:
-                return v
-        return Verdict(Decision.MONITOR, "default", ())
+            matched = rule.matches(codes, score)
+            if matched is not None:
+                text = rule.explain(matched, score)
+                return Verdict(
+                    rule.decision, rule.name, (Evidence("decision.rule", text),), matched
+                )
+        seen = ", ".join(codes) if codes else "none"
+        text = f"monitor by rule {NO_RULE_MATCHED}: no policy rule matched (evidence: {seen})"
+        return Verdict(Decision.MONITOR, NO_RULE_MATCHED, (Evidence("decision.rule", text),))
+
+
+def default_policy_text() -> str:
+    """The packaged default policy TOML, comments included (``beaconhunt config --default``)."""
+    return resources.files("beaconhunt.decide").joinpath("default_policy.toml").read_text("utf-8")
+
+
+@cache
+def _default_rules() -> tuple[PolicyRule, ...]:
+    section = tomllib.loads(default_policy_text())["policy"]
+    return tuple(_parse_section(section, DEFAULT_SOURCE)[2])
+
+
+def load_policy(section: Mapping[str, Any] | None, source: str) -> Policy:
+    """The policy a config file's parsed ``[policy]`` table describes (None: the default).
+
+    ``source`` (usually the file name) starts every error message. Raises
+    :class:`~beaconhunt.errors.ConfigError` for anything invalid.
+    """
+    if section is None:
+        return Policy.default()
+    mode, disable, rules = _parse_section(section, source)
+    if mode == "replace":
+        if disable:
+            raise ConfigError(f"{source} [policy]: disable only applies with mode = 'prepend'")
+        if not rules:
+            raise ConfigError(f"{source} [policy]: mode = 'replace' needs [[policy.rules]]")
+        return Policy(rules)
+    defaults = _default_rules()
+    default_names = [r.name for r in defaults]
+    unknown = [n for n in disable if n not in default_names]
+    if unknown:
+        raise ConfigError(
+            f"{source} [policy] disable: no default rule named {', '.join(unknown)};"
+            f" default rules: {', '.join(default_names)}"
+        )
+    kept = [r for r in defaults if r.name not in disable]
+    for i, rule in enumerate(rules, 1):
+        if rule.name in default_names and rule.name not in disable:
+            raise ConfigError(
+                f"{source} [[policy.rules]] #{i} ({rule.name}): name is a default rule's;"
+                " pick another name, or disable the default rule"
+            )
+    return Policy([*rules, *kept])
+
+
+def _parse_section(section: Any, source: str) -> tuple[str, list[str], list[PolicyRule]]:
+    """Mode, disabled default rule names and rules of a ``[policy]`` table."""
+    where = f"{source} [policy]"
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{where}: must be a table")
+    _check_keys(section, _POLICY_KEYS, where)
+    mode = section.get("mode", "prepend")
+    if mode not in MODES:
+        raise ConfigError(f"{where} mode: {mode!r} is not one of {', '.join(MODES)}")
+    disable = _strings(section.get("disable", []), f"{where} disable")
+    raw = section.get("rules", [])
+    if not isinstance(raw, list) or not all(isinstance(r, Mapping) for r in raw):
+        raise ConfigError(f"{where}: rules must be [[policy.rules]] tables")
+    rules: list[PolicyRule] = []
+    for i, table in enumerate(raw, 1):
+        rule = _parse_rule(table, source, f"{source} [[policy.rules]] #{i}")
+        first = next((j for j, r in enumerate(rules, 1) if r.name == rule.name), None)
+        if first is not None:
+            raise ConfigError(
+                f"{source} [[policy.rules]] #{i} ({rule.name}): duplicate name, rule #{first}"
+                " has it already"
+            )
+        rules.append(rule)
+    return mode, disable, rules
+
+
+def _parse_rule(t: Mapping[str, Any], source: str, where: str) -> PolicyRule:
+    """One ``[[policy.rules]]`` table; errors start with ``where`` and the rule's name."""
+    name = t.get("name")
+    label = f"{where} ({name})" if isinstance(name, str) and name else where
+    _check_keys(t, _RULE_KEYS, label)
+    name, decision, reason = _required(t, label)
+    when = tuple(_pattern(p, label, "when") for p in _strings(t.get("when", []), f"{label} when"))
+    unless = _strings(t.get("unless", []), f"{label} unless")
+    flat = tuple(dict.fromkeys(g for p in unless for g in _pattern(p, label, "unless")))
+    lo, hi = _score(t, "min_score", 0.0, label), _score(t, "max_score", 1.0, label)
+    if lo > hi or (lo == hi and hi < 1.0):
+        raise ConfigError(f"{label}: min_score {lo} must be below max_score {hi}")
+    return PolicyRule(name, decision, when, flat, reason, lo, hi, source)
+
+
+def _required(t: Mapping[str, Any], label: str) -> tuple[str, Decision, str]:
+    """A rule's name, decision and reason (the reason folded to one line)."""
+    for key in ("name", "decision", "reason"):
+        if key not in t:
+            raise ConfigError(f"{label}: missing {key}")
+    name, decision, reason = t["name"], t["decision"], t["reason"]
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(f"{label}: name {name!r} must match [a-z0-9][a-z0-9_-]*")
+    allowed = [d.value for d in Decision]
+    if decision not in allowed:
+        raise ConfigError(f"{label}: decision {decision!r} is not one of {', '.join(allowed)}")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ConfigError(f"{label}: reason must be a non-empty string")
+    return name, Decision(decision), " ".join(reason.split())
+
+
+def _check_keys(table: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+        )
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{where}: must be a list of strings, e.g. ["dest.rare"]')
+    return list(value)
+
+
+def _score(t: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    value = t.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}: {key} must be a number in [0, 1], not {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{where}: {key} {value} is outside [0, 1]")
+    return float(value)
+
+
+def _pattern(text: str, where: str, key: str) -> tuple[str, ...]:
+    """The globs of one ``|``-separated pattern, each checked against the known codes."""
+    bad = sorted(set(_PATTERN_CHARS.findall(text)))
+    if bad:
+        raise ConfigError(
+            f"{where}: {key} pattern {text!r} has character(s) {''.join(bad)!r};"
+            " allowed: a-z 0-9 _ . * ? and '|' between alternatives"
+        )
+    globs = tuple(g.strip() for g in text.split("|"))
+    for glob in globs:
+        if not _GLOB.fullmatch(glob):
+            raise ConfigError(
+                f"{where}: {key} pattern {text!r} has an empty alternative or a space inside a code"
+            )
+        if not matching_codes(glob):
+            raise ConfigError(
+                f"{where}: {key} pattern {glob!r} matches no known evidence code;"
+                f" closest: {', '.join(_closest(glob))} (every code: docs/policy.md)"
+            )
+    return globs
+
+
+def _closest(glob: str) -> list[str]:
+    """Known codes (or globs) that look like a pattern that matches none, for the typo message."""
+    codes = list(EVIDENCE_CODES)
+    prefix, dot, rest = glob.partition(".")
+    prefixes = list(dict.fromkeys(c.split(".", 1)[0] for c in codes))
+    if dot and prefix not in prefixes:  # 'persistance.*' -> 'persistence.*'
+        fixed = [f"{p}.{rest}" for p in difflib.get_close_matches(prefix, prefixes, 2, 0.75)]
+        fixed = [f for f in fixed if matching_codes(f)]
+        if fixed:
+            return fixed
+    close = difflib.get_close_matches(glob, codes, n=3, cutoff=0.75)
+    if close:
+        return close
+    same = [c for c in codes if c.startswith(prefix + ".")][:5]
+    return same or difflib.get_close_matches(glob, codes, n=3, cutoff=0.0)

@@ -36,22 +36,35 @@ def _process(f: Finding) -> str:
     return terminal_text(name, 30) + more
 
 
-_WHY_ORDER = ("allowlist.", "persistence.run", "persistence.", "process.", "timing.", "size.")
+_WHY_ORDER = ("intel.", "history.", "allowlist.", "process.approved", "persistence.run",
+              "persistence.", "process.", "dest.young", "dest.new", "dest.no_dns", "host.",
+              "lateral.", "dest.", "timing.", "size.")  # fmt: skip
+_NOT_WHY = (
+    "decision.",
+    "beacon.",
+    "volume.",
+    "process.attributed",
+    "process.multiple",
+    "process.unknown",
+    "host.workstation",
+    "host.server",
+    "host.unknown",
+)
 
 
 def _why_rank(code: str) -> int:
-    if code in ("process.attributed", "process.multiple"):
-        return len(_WHY_ORDER) - 2  # who made the connections: after the tradecraft
     return next((i for i, p in enumerate(_WHY_ORDER) if code.startswith(p)), len(_WHY_ORDER))
 
 
 def _why(f: Finding) -> str:
-    """The two reasons that matter most: approval, tradecraft, then timing."""
+    """The rule that decided, then the two pieces of evidence that matter most:
+    intel and analyst history, approval, tradecraft, the destination, timing."""
     shown = sorted(
-        (r for r in f.reasons if not r.code.startswith("decision.")),
+        (r for r in f.reasons if not r.code.startswith(_NOT_WHY)),
         key=lambda r: _why_rank(r.code),
     )[:2]
-    return "; ".join(terminal_text(r.text, 80) for r in shown)
+    rule = f"[{terminal_text(f.rule, 40)}] " if f.rule else ""
+    return rule + "; ".join(terminal_text(r.text, 80) for r in shown)
 
 
 class TableReporter(Reporter):

@@ -1,0 +1,179 @@
+"""Analyst commands on a ``--db`` store: record a verdict, write a case file.
+
+Usage::
+
+    beaconhunt hunt logs/ --db hunt.duckdb          # findings get ids (finding_id column)
+    beaconhunt decide 3fa2 close --note "Dropbox sync client, approved" --db hunt.duckdb
+    beaconhunt decide 9b01c4 escalate --note "unsigned binary in AppData" --db hunt.duckdb
+    beaconhunt case 9b01c4 --db hunt.duckdb -o case-9b01c4.md
+
+A verdict applies to every later hunt with the same ``--db``: closing one
+host's Dropbox poller closes every host's connections to that destination from
+that process; escalating a process flags it on other hosts and destinations.
+The latest matching verdict wins. ``FINDING_ID`` may be any unique prefix of at
+least 4 characters.
+
+The commands are registered on :data:`beaconhunt.cli.main` at the end of
+``cli.py``; errors go through the same exit-code mapping (``cli._run``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+from beaconhunt.errors import ConfigError
+from beaconhunt.model import Decision, Finding
+from beaconhunt.report.case import finding_from_record, render_case
+from beaconhunt.report.safe import terminal_text
+from beaconhunt.store.duckdb import DuckDBStore
+from beaconhunt.store.history import AnalystVerdict, History, StoredFinding
+
+__all__ = ["case_cmd", "decide_cmd", "write_cases"]
+
+_EFFECT = {
+    Decision.CLOSE: "close {what} with your note as the reason",
+    Decision.MONITOR: "mark {what} monitor with your note as the reason",
+    Decision.ESCALATE: (
+        "escalate {what}, and flag the process on other hosts and destinations"
+        " (same command line for images under C:\\Windows\\)"
+    ),
+}
+
+_DB = click.option(
+    "--db",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The DuckDB store earlier hunts wrote (hunt --db FILE).",
+)
+
+
+def _run_body(body: Callable[[], None]) -> None:
+    """Run ``body`` through the CLI's error-to-exit-code mapping (imported late: no cycle)."""
+    from beaconhunt.cli import _run
+
+    _run(body)
+
+
+def _describe(record: dict[str, object]) -> str:
+    """``src -> dst:port (process)`` of a stored finding, safe for a terminal."""
+    src = record.get("src_host") or record.get("src_ip")
+    dst = record.get("dst_domain") or record.get("dst_ip")
+    proc = record.get("process_image") or "process unknown"
+    return (
+        f"{terminal_text(src, 60)} -> {terminal_text(dst, 80)}:{record.get('dst_port')}"
+        f" ({terminal_text(proc, 120)})"
+    )
+
+
+def _confirmation(v: AnalystVerdict, stored: StoredFinding) -> str:
+    what = "this destination and process" if v.process_image else "this destination"
+    who = terminal_text(v.analyst, 40) if v.analyst else "an analyst"
+    effect = _EFFECT[v.decision].format(what=what)
+    return (
+        f"{v.finding_id} {_describe(stored.record)}: recorded {v.decision.value} by {who};"
+        f" later hunts with this --db {effect}"
+    )
+
+
+@click.command("decide")
+@click.argument("finding_id")
+@click.argument("decision", type=click.Choice([d.value for d in Decision]))
+@click.option("--note", required=True, help="Why: shown as the reason in later hunts.")
+@_DB
+@click.option(
+    "--analyst",
+    default=lambda: os.environ.get("USER") or None,
+    show_default="$USER",
+    help="Who decided.",
+)
+def decide_cmd(finding_id: str, decision: str, note: str, db: Path, analyst: str | None) -> None:
+    """Record an analyst verdict (escalate, monitor or close) on a finding.
+
+    Later hunts with the same --db apply it to the finding's destination and
+    process on every host; the latest matching verdict wins.
+    """
+
+    def body() -> None:
+        if not note.strip():
+            raise ConfigError("--note must say why (it is shown as the reason in later hunts)")
+        store = DuckDBStore(db)
+        try:
+            history = History(store.con)
+            fid = history.resolve_id(finding_id)
+            stored = history.stored_finding(fid)
+            v = history.record_verdict(fid, Decision(decision), note, analyst, time.time())
+        finally:
+            store.close()
+        click.echo(_confirmation(v, stored))
+
+    _run_body(body)
+
+
+@click.command("case")
+@click.argument("finding_id")
+@_DB
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the case file to FILE instead of standard output.",
+)
+def case_cmd(finding_id: str, db: Path, output: Path | None) -> None:
+    """Write the Markdown case file of a finding (evidence, timing, decision, next steps)."""
+
+    def body() -> None:
+        store = DuckDBStore(db)
+        try:
+            history = History(store.con)
+            fid = history.resolve_id(finding_id)
+            text = _case_text(history, fid)
+        finally:
+            store.close()
+        if output is None:
+            sys.stdout.write(text)
+            return
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--output {output}: {exc.strerror or exc}") from exc
+
+    _run_body(body)
+
+
+def _case_text(history: History, finding_id: str) -> str:
+    stored = history.stored_finding(finding_id)
+    finding = finding_from_record(stored.record, stored.times)
+    return render_case(finding, history.verdicts(finding_id), stored, generated_at=time.time())
+
+
+def write_cases(
+    findings: Sequence[Finding], directory: Path, history: History | None
+) -> list[Path]:
+    """Write ``{finding_id}.md`` into ``directory`` for each finding; the paths written.
+
+    With ``history``, each case file carries the finding's analyst verdicts
+    and run history. The directory is created when missing; a write failure
+    raises :class:`~beaconhunt.errors.ConfigError` naming the path.
+    """
+    now = time.time()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create case directory {directory}: {exc.strerror}") from exc
+    written: list[Path] = []
+    for f in findings:
+        verdicts = history.verdicts(f.finding_id) if history else []
+        stored = history.previous(f.finding_id) if history else None
+        path = directory / f"{f.finding_id}.md"
+        try:
+            path.write_text(render_case(f, verdicts, stored, generated_at=now), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write case file {path}: {exc.strerror or exc}") from exc
+        written.append(path)
+    return written
