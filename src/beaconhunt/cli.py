@@ -395,7 +395,10 @@ def _exists(path: Path) -> Path | None:
 
 
 def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
-    """Say what the hunt decided for each hidden beacon, so the demo checks itself."""
+    """Say what the hunt decided for each hidden beacon and for the benign traffic,
+    from the generator's ground truth, so the demo checks itself."""
+    from beaconhunt.evaluate import load_labels, match, outcomes_by_kind
+
     found = {(f.src_ip, f.dst_domain or f.dst_ip): f for f in result.findings}
     err.print("\nbeacons hidden in this synthetic day, and what the hunt decided:", markup=False)
     for b in summary.beacons:
@@ -411,9 +414,16 @@ def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
                 f" sleep {b.sleep:g}s jitter {b.jitter:.0%}: {state}",
                 markup=False,
             )
+    labels = summary.out_dir / "labels.csv"
+    if not labels.exists():
+        return
+    kinds = outcomes_by_kind(match(result.findings, load_labels(labels)))
+    err.print("\nbenign traffic (ground truth per kind: what the hunt decided):", markup=False)
+    for kind, c in sorted(kinds.items()):
+        if kind in _IMPLANT_KINDS:
+            continue
+        parts = ", ".join(f"{n} {d}" for d, n in sorted(c.items()))
+        err.print(f"  {kind:<18} {parts}", markup=False)
 
 
-from beaconhunt.cli_cases import case_cmd, decide_cmd  # noqa: E402
-
-main.add_command(decide_cmd)
-main.add_command(case_cmd)
+_IMPLANT_KINDS = frozenset({"cobalt_strike", "sliver", "havoc", "mythic", "meterpreter"})
