@@ -126,7 +126,9 @@ def hunt(
             if history is not None
             else None
         )
-        findings = _score_pairs(store, start, end, job, networks, history, result.dropped, counted)
+        findings = _score_pairs(
+            store, start, end, job, networks, history, result.dropped, counted, clock
+        )
         result.outbound_pairs = counted[0] if counted else 0
         clock["detect"] = time.perf_counter() - t1
         result.findings = findings
@@ -172,9 +174,10 @@ def _score_pairs(
     history: History | None,
     dropped: Counter[str],
     counted: list[int],
+    clock: dict[str, float],
 ) -> list[Finding]:
     """Score every candidate pair at once, drop bulk/variable ones, investigate and
-    decide the rest."""
+    decide the rest (``clock["investigate"]``: seconds spent on the pivots)."""
     settings, score = job.settings, job.score
     series = store.pair_series(start, end)
     if series.pair_id.size == 0:
@@ -230,10 +233,12 @@ def _score_pairs(
             evidence=found,
         ))  # fmt: skip
         scored.append((d, detail))
+    t0 = time.perf_counter()
     evidence = investigate(
         store.con, drafts, start, end, networks, job.context, job.decide, job.evidence,
         persistence,
     )  # fmt: skip
+    clock["investigate"] = time.perf_counter() - t0
     assets = job.context.assets
     for draft in drafts:
         if draft.src_host is None and assets is not None:
