@@ -165,7 +165,10 @@ def _frames(tr: Traffic) -> tuple[Columns, list[LogFrame]]:
     end time; the other logs by their own timestamp.
     """
     c = tr.conn.finish()
-    uids = np.array(make_ids(tr.rng("uids"), c["ts"].size, "C"), dtype=object)
+    # Zeek uids are random per connection: another day of the same world must not
+    # reuse them (a --db store joins ssl/http/dns to conn by uid)
+    first = round(float(c["ts"].min()), 3) if c["ts"].size else 0.0
+    uids = np.array(make_ids(tr.rng("uids", first), c["ts"].size, "C"), dtype=object)
     orig_h = np.array([h.ip for h in tr.world.hosts], dtype=object)[c["src"]]
     local = np.array(
         ["T" if ip.startswith("10.") else "F" for ip in c["resp_h"].tolist()], dtype=object
