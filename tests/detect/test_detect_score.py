@@ -219,3 +219,16 @@ def test_perfect_period_scores_at_the_top(period: float, n: int, start: float) -
     noisy = s.ts + rng.uniform(0.0, 0.3 * period, n)
     q = score_series(noisy, s.bytes_out, s.bytes_in, s.start, s.end)
     assert q.score <= p.score + 1e-12
+
+
+def test_lopsided_core_intervals_are_reported_as_skewed() -> None:
+    rng = np.random.default_rng(1)
+    # half the gaps at the period, the rest stretched upwards: a one-sided tail in the core
+    d = np.concatenate([np.full(50, 60.0), np.full(50, 61.0), rng.uniform(62, 90, 50)])
+    rng.shuffle(d)
+    ts = np.concatenate([[0.0], np.cumsum(d)])
+    p = score_series(ts, np.full(ts.size, 300.0), np.full(ts.size, 1000.0), 0.0, float(ts[-1]))
+    assert p.skew > 0.5 and p.components.skew < 0.5
+    assert "timing.skewed" in codes(p)
+    text = next(e.text for e in p.reasons if e.code == "timing.skewed")
+    assert text.startswith("core intervals are lopsided (Bowley skew +0.80)")

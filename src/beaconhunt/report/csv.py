@@ -15,6 +15,7 @@ _COLUMNS = (
     "process_image", "process_pid", "process_user", "process_command_line", "parent_image",
     "connections", "first_seen", "last_seen", "interval_s", "score",
     "decision", "reason_codes", "reasons", "dst_ips", "bytes_out_median", "bytes_in_median",
+    "rule",
 )  # fmt: skip
 
 # A cell starting with these is run as a formula by spreadsheet programs
