@@ -194,7 +194,10 @@ def load_config(path: Path | None) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     for section, values in data.items():
-        if not isinstance(values, dict) and not (section == "apps" and isinstance(values, list)):
+        if section == "apps":
+            if not isinstance(values, list):
+                raise ConfigError(f"{path}: 'apps' must be an array of tables ([[apps]])")
+        elif not isinstance(values, dict):
             raise ConfigError(f"{path}: '{section}' must be a [section]")
     return data
 

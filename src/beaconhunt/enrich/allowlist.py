@@ -31,6 +31,9 @@ class AllowlistEntry:
     line: int
 
     def describe(self) -> str:
+        """``value (file:line)``, or ``value (source)`` for an entry not read from a file."""
+        if not self.line:
+            return f"{self.value} ({self.file})"
         return f"{self.value} ({Path(self.file).name}:{self.line})"
 
 
@@ -54,7 +57,8 @@ class Allowlist:
         except ValueError:
             pass
         if not _DOMAIN.match(v):
-            raise ConfigError(f"{e.file}:{e.line}: {e.value!r} is not a domain, IP or CIDR")
+            where = f"{e.file}:{e.line}" if e.line else e.file
+            raise ConfigError(f"{where}: {e.value!r} is not a domain, IP or CIDR")
         self._domains[v.removeprefix("*.").rstrip(".")] = e
 
     @classmethod

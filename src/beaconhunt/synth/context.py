@@ -124,17 +124,15 @@ def write_context(out_dir: Path, world: World, beacons: Sequence[HiddenBeacon]) 
     paths[1].write_text(_allowlist(), encoding="utf-8")
     _write_csv(paths[2], ("domain", "created"), _whois(world))
     known = intel_beacon(beacons)
-    intel = (
-        []
-        if known is None
-        else [
-            (
-                known.dst_ip,
-                "ip",
-                f"{_FAMILY_NAMES[known.family]} C2 server reported by partner CERT",
-            )
-        ]
-    )
+    intel = []
+    if known is not None:
+        # a fronted implant's address is a CDN edge benign sites share: feeds name the domain
+        direct = known.dst == known.dst_ip
+        intel.append((
+            known.dst_ip if direct else known.dst,
+            "ip" if direct else "domain",
+            f"{_FAMILY_NAMES[known.family]} C2 server reported by partner CERT",
+        ))  # fmt: skip
     _write_csv(paths[3], ("indicator", "type", "description"), intel + list(_NOISE_INTEL))
     return paths
 

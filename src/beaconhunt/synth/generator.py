@@ -153,8 +153,7 @@ def _simulate(s: Scenario) -> tuple[Traffic, list[HiddenBeacon]]:
     add_dns(tr)
     known = intel_beacon(beacons)
     return tr, [
-        replace(b, notes=(*b.notes, "C2 address listed in intel.csv")) if b is known else b
-        for b in beacons
+        replace(b, notes=(*b.notes, "C2 listed in intel.csv")) if b is known else b for b in beacons
     ]
 
 
