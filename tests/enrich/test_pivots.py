@@ -65,6 +65,9 @@ def test_new_and_known_destinations_need_history() -> None:
     new = facts(hosts=6, first_seen=T0 + 5 * DAY, history_end=T0 + 6 * DAY)
     ev = destination_evidence(new, T0 + 5 * DAY, None, S)
     assert codes(ev) == ["dest.new"] and "after 5.0 days of history without it" in ev[0].text
+    gap = facts(hosts=6, first_seen=T0 + 5 * DAY, history_end=T0 + 6 * DAY,
+                baseline_coverage=0.2)  # fmt: skip
+    assert codes(destination_evidence(gap, T0 + 5 * DAY, None, S)) == []
     known = facts(hosts=6, first_seen=T0 + 3600, history_end=T0 + 30 * DAY)
     ev = destination_evidence(known, T0 + 29 * DAY, None, S)
     assert codes(ev) == ["dest.known"] and "(30 days)" in ev[0].text

@@ -10,7 +10,7 @@ every pair's evidence, in pivot order. It decides nothing: the policy does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,8 @@ from beaconhunt.model import Evidence, ProcessInfo, ProcessShare
 from beaconhunt.store import facts as store_facts
 
 __all__ = ["Context", "Draft", "investigate"]
+
+DAY = 86400.0
 
 #: Process codes that count as suspicious execution when seen elsewhere on a host.
 _EXECUTION_CODES = frozenset(
@@ -104,7 +106,7 @@ def investigate(
     """Evidence for every draft, in the case write-up's pivot order."""
     if not drafts:
         return []
-    dests = _destinations(con, drafts, start, end, networks)
+    dests = _destinations(con, drafts, start, end, networks, s.baseline_days)
     dns = store_facts.dns_resolution(con, [(d.src_ip, _host(d), d.dst_ips) for d in drafts], end)
     hosts = _hosts(con, drafts, persistence)
     hours = s.hours()
@@ -148,10 +150,7 @@ def investigate(
 
 
 def _with_resolution(f: DestinationFacts, resolved: bool | None) -> DestinationFacts:
-    return DestinationFacts(
-        f.key, f.domain, f.registered, f.shared_suffix, f.hosts, f.active_hosts, f.hosts_ever,
-        f.first_seen, f.history_start, f.history_end, resolved,
-    )  # fmt: skip
+    return replace(f, resolved=resolved)
 
 
 def _host(d: Draft) -> str | None:
@@ -159,18 +158,30 @@ def _host(d: Draft) -> str | None:
 
 
 def _destinations(
-    con: Any, drafts: Sequence[Draft], start: float, end: float, networks: Networks
+    con: Any,
+    drafts: Sequence[Draft],
+    start: float,
+    end: float,
+    networks: Networks,
+    baseline_days: float,
 ) -> list[DestinationFacts]:
-    """Prevalence and first sighting of each draft's destination key."""
+    """Prevalence and first sighting of each draft's destination key, and how much of
+    the baseline period before that first sighting the store observed."""
     domain_keys = {d.dest_key for d in drafts if registered_domain(d.dst_domain)}
     ip_keys = {d.dest_key for d in drafts if not registered_domain(d.dst_domain)}
     stats = store_facts.destination_stats(con, start, end, domain_keys, ip_keys,
                                           registered_domain)  # fmt: skip
     active = len(networks.internal_of(store_facts.active_sources(con, start, end)))
     span = store_facts.history_span(con) or (start, end)
+    hours: set[int] | None = None
     out = []
     for d in drafts:
         st = stats.get(d.dest_key)
+        coverage = 0.0
+        first = st.first_seen if st else None
+        if first is not None and baseline_days > 0 and first - span[0] >= baseline_days * DAY:
+            hours = store_facts.data_hours(con) if hours is None else hours
+            coverage = _coverage(hours, first - baseline_days * DAY, first)
         window = networks.internal_of(st.sources) if st else [d.src_ip]
         ever = networks.internal_of(st.sources_ever) if st else [d.src_ip]
         out.append(DestinationFacts(
@@ -185,8 +196,16 @@ def _destinations(
             history_start=span[0],
             history_end=span[1],
             resolved=None,
+            baseline_coverage=coverage,
         ))  # fmt: skip
     return out
+
+
+def _coverage(hours: set[int], lo: float, hi: float) -> float:
+    """Share of the whole hours in ``[lo, hi)`` with at least one connection."""
+    first, last = int(lo // 3600), int(hi // 3600)
+    span = range(first, last)
+    return sum(1 for h in span if h in hours) / len(span) if len(span) else 0.0
 
 
 @dataclass(frozen=True, slots=True)

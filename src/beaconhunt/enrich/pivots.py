@@ -89,6 +89,9 @@ class DestinationFacts:
     history_start: float
     history_end: float
     resolved: bool | None
+    #: share of the hours in the baseline period before ``first_seen`` in which the
+    #: store has any connection (a gap in the history is not evidence of absence)
+    baseline_coverage: float = 1.0
 
 
 def destination_evidence(
@@ -134,11 +137,12 @@ def _first_seen(f: DestinationFacts, shown: str, s: EvidenceSettings) -> list[Ev
         return []
     before = (f.first_seen - f.history_start) / DAY
     span = (f.history_end - f.history_start) / DAY
-    if before >= s.baseline_days and s.baseline_days > 0:
+    if before >= s.baseline_days and s.baseline_days > 0 and f.baseline_coverage >= 0.5:
         return [Evidence(
             "dest.new",
             f"{shown} was first contacted {_date(f.first_seen)}, after {before:.1f} days of"
-            " history without it",
+            f" history without it ({f.baseline_coverage:.0%} of the {s.baseline_days:g} days"
+            " before it observed)",
         )]  # fmt: skip
     if span >= s.known_days and before < s.baseline_days:
         return [Evidence(

@@ -18,6 +18,7 @@ import pyarrow as pa
 __all__ = [
     "DestinationStats",
     "active_sources",
+    "data_hours",
     "destination_stats",
     "dns_resolution",
     "history_span",
@@ -43,6 +44,15 @@ def history_span(con: Any) -> tuple[float, float] | None:
     """First and last connection time in the whole store (all runs)."""
     row = con.execute("SELECT min(ts), max(ts) FROM conn").fetchall()[0]
     return None if row[0] is None else (float(row[0]), float(row[1]))
+
+
+def data_hours(con: Any) -> set[int]:
+    """Every hour (epoch seconds // 3600) in which the store has a connection: what
+    the history actually observed, gaps included."""
+    rows = con.execute(
+        "SELECT DISTINCT floor(ts / 3600)::BIGINT FROM conn WHERE ts IS NOT NULL"
+    ).fetchall()
+    return {int(r[0]) for r in rows}
 
 
 def active_sources(con: Any, start: float, end: float) -> list[str]:
