@@ -148,7 +148,7 @@ def _nothing_read(load: LoadReport) -> str:
     kinds = ", ".join(f"{k}: {v}" for k, v in load.rows.items() if v) or "none"
     return (
         f"no connection records in {load.files} file(s) (records read: {kinds});"
-        " give Zeek conn, http or ssl logs"
+        " give network logs (Zeek, Suricata, NetFlow, proxy or firewall) or Sysmon events"
     )
 
 

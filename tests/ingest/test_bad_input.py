@@ -61,7 +61,7 @@ def test_not_a_zeek_file_named_conn_log(tmp_path: Path) -> None:
     store, report = _load(tmp_path / "conn.log")
     assert _conn_count(store) == 0
     [p] = report.problems
-    assert "not a Zeek" in p.message and p.file.endswith("conn.log")
+    assert "not a log format beaconhunt reads" in p.message and p.file.endswith("conn.log")
 
 
 def test_header_only_log(tmp_path: Path) -> None:

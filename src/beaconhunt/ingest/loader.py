@@ -10,12 +10,14 @@ streaming, in batches; they are loaded with the side logs, before connections.
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from beaconhunt.errors import InputError, InputProblem
+from beaconhunt.ingest.network import FlowSink
 from beaconhunt.ingest.sniff import Sniffed, iter_files, sniff
 from beaconhunt.ingest.sysmon import SysmonBatches, read_evtx, read_sysmon_json
 from beaconhunt.ingest.zeek import JsonRecords, ZeekHeader, read_json_records, read_tsv_header
@@ -63,6 +65,7 @@ def load_paths(
     )
     json_files: list[Sniffed] = []
     sysmon_files: list[Sniffed] = []
+    network_files: list[Sniffed] = []
     for path, named in iter_files(paths):
         report.files += 1
         try:
@@ -84,6 +87,9 @@ def load_paths(
             continue
         if s.kind in _SYSMON_KINDS:
             sysmon_files.append(s)
+            continue
+        if s.kind == "network":
+            network_files.append(s)
             continue
         header = read_tsv_header(path, headerless=s.reason == "headerless")
         log = header.path or s.log
@@ -117,6 +123,10 @@ def load_paths(
             on_file(s.path.name)
         _load_json(s, store, report)
     _load_sysmon(sysmon_files, store, report, on_file)
+    for s in network_files:  # staged; DNS answers they carry count as side logs
+        if on_file:
+            on_file(s.path.name)
+        _load_network(s, store, report)
     # 2. connections, named with what step 1 loaded
     staged = 0
     for (log, _sig, compressed), members in tsv_groups.items():
@@ -126,6 +136,7 @@ def load_paths(
             if store.stages_conn:
                 staged += report.rows["conn"] - before
     report.rows["conn"] += store.flush_raw_conn() - staged
+    store.flush_flows()
     # 3. http/ssl records with no conn record become connections
     report.rows["conn_from_http_ssl"] += store.finish_load()
     return report
@@ -145,6 +156,32 @@ def _load_json(s: Sniffed, store: DuckDBStore, report: LoadReport) -> None:
     if not per_log and records.lines and not records.problems:
         report.problems.append(InputProblem(str(s.path), None, "no conn/dns/ssl/http records"))
     store.record_input(s.path, s.log or "json", sum(per_log.values()))
+
+
+def _load_network(s: Sniffed, store: DuckDBStore, report: LoadReport) -> None:
+    """Stream one firewall, proxy, flow or IDS log through its reader into staging."""
+    from beaconhunt.ingest.readers import network_readers
+
+    reader = next(r for r in network_readers() if r.name == s.log)
+    sink = FlowSink(
+        str(s.path), reader.name,
+        lambda cols: store.append_flows(reader.name, cols),
+        lambda cols: store.append("dns", cols),
+    )  # fmt: skip
+    try:
+        reader.read(s.path, sink)
+    except (OSError, EOFError, zlib.error) as exc:
+        sink.problem(None, f"stopped reading: {exc}")
+    sink.close()
+    report.rows[reader.name] += sink.connections
+    if sink.dns_records:
+        report.rows[f"{reader.name}_dns"] += sink.dns_records
+    report.problems.extend(sink.problems)
+    for reason, n in sink.skipped.items():
+        report.skipped_records[f"{reader.name} {reason}"] += n
+    if sink.connections == 0 and not sink.problems:
+        report.problems.append(InputProblem(str(s.path), None, "no connection records"))
+    store.record_input(s.path, reader.name, sink.connections)
 
 
 def _load_sysmon(

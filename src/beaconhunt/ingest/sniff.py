@@ -40,7 +40,8 @@ class Sniffed:
     """What a file holds.
 
     ``kind`` is ``zeek_tsv``, ``zeek_json``, ``evtx`` (a native Windows event
-    log), ``sysmon_json`` (Windows event records as JSON lines) or ``unknown``.
+    log), ``sysmon_json`` (Windows event records as JSON lines), ``network``
+    (another network log format: ``log`` names its reader) or ``unknown``.
     ``log`` is the Zeek log path (``conn``, ``dns``...) when the whole file is
     one log, ``None`` for multiplexed JSON streams and EVTX files, and the
     layout (``evtx_json``, ``winlogbeat``, ``nxlog``) for ``sysmon_json``;
@@ -128,8 +129,28 @@ def json_log_kind(obj: dict[str, object]) -> str | None:
 
 
 def sniff(path: Path) -> Sniffed:
-    """Tell what ``path`` holds from its first 64 KiB (decompressed)."""
+    """Tell what ``path`` holds from its first 64 KiB (decompressed).
+
+    Zeek and Windows event layouts are recognised here; anything else is
+    offered to the network log readers (:mod:`beaconhunt.ingest.readers`),
+    which give ``kind="network"`` and ``log=<reader name>``.
+    """
     head, compressed = _head(path)
+    found = _sniff_zeek_or_windows(path, head, compressed)
+    if found.kind != "unknown" or head.startswith(_EVTX_MAGIC):
+        return found
+    from beaconhunt.ingest.readers import network_readers
+
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    if not text.strip():
+        return found
+    for reader in network_readers():
+        if reader.detect(text, path):
+            return Sniffed(path, "network", reader.name, compressed)
+    return found
+
+
+def _sniff_zeek_or_windows(path: Path, head: bytes, compressed: bool) -> Sniffed:
     if head.startswith(_EVTX_MAGIC):
         return Sniffed(path, "evtx", None, compressed)
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
@@ -161,7 +182,7 @@ def sniff(path: Path) -> Sniffed:
         return Sniffed(path, "zeek_json", log, compressed)
     if _looks_like_headerless_conn(first):
         return Sniffed(path, "zeek_tsv", "conn", compressed, "headerless")
-    return Sniffed(path, "unknown", None, compressed, "not a Zeek TSV or JSON log")
+    return Sniffed(path, "unknown", None, compressed, "not a log format beaconhunt reads")
 
 
 def _sysmon_layout_below(text: str) -> str | None:

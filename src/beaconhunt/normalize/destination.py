@@ -17,6 +17,7 @@ from __future__ import annotations
 __all__ = [
     "PAIR_KEY",
     "build_domain_maps_sql",
+    "flows_insert_sql",
     "normalized_conn_select",
     "orphan_conn_inserts",
 ]
@@ -113,6 +114,36 @@ SELECT r.ts, r.uid, r.src_ip, r.src_port, r.dst_ip, {port} AS dst_port, r.proto,
        NULL::VARCHAR AS process_guid
 FROM {raw} r
 {" ".join(joins)}
+)
+"""
+
+
+def flows_insert_sql(have_dns: bool) -> str:
+    """INSERT of the staged network-reader connections (``_flows``) into ``conn``.
+
+    A reader's own name for the destination (SNI, HTTP Host, proxy URL) wins;
+    a connection without one takes the name its source last resolved to the
+    address, as Zeek connections do.
+    """
+    dns = "d.query" if have_dns else "NULL::VARCHAR"
+    join = (
+        "ASOF LEFT JOIN _dns_map d ON f.src_ip = d.src_ip AND f.dst_ip = d.answer"
+        " AND f.ts >= d.ts"
+        if have_dns
+        else ""
+    )
+    return f"""
+INSERT INTO conn
+SELECT *, {PAIR_KEY} AS pair_key FROM (
+SELECT f.ts, NULL::VARCHAR AS uid, f.src_ip, f.src_port, f.dst_ip, f.dst_port, f.proto,
+       f.service, f.duration, f.bytes_out, f.bytes_in, f.conn_state,
+       coalesce(f.dst_domain, {dns}) AS dst_domain,
+       CASE WHEN f.dst_domain IS NOT NULL THEN f.domain_source
+            WHEN {dns} IS NOT NULL THEN 'dns' END AS domain_source,
+       coalesce(f.proxied, false) AS proxied, f.src_host, f.log,
+       NULL::VARCHAR AS process_image, NULL::VARCHAR AS process_guid
+FROM _flows f
+{join}
 )
 """
 

@@ -26,9 +26,11 @@ import pyarrow as pa
 
 from beaconhunt.enrich.network import Networks
 from beaconhunt.errors import InputProblem, StoreError
+from beaconhunt.ingest.network import FLOW_COLUMNS
 from beaconhunt.ingest.zeek import ZeekHeader
 from beaconhunt.normalize.destination import (
     build_domain_maps_sql,
+    flows_insert_sql,
     normalized_conn_select,
     orphan_conn_inserts,
 )
@@ -130,6 +132,8 @@ class DuckDBStore:
                     self.con.execute(f"CREATE OR REPLACE TEMP TABLE _raw_conn ({body})")
                 else:
                     self.con.execute(f"CREATE OR REPLACE TEMP TABLE _new_{log} ({body})")
+            flows = ", ".join(f"{c} {TABLES['conn'][c]}" for c in FLOW_COLUMNS)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _flows ({flows}, log VARCHAR)")
         except duckdb.Error as exc:
             raise StoreError(f"cannot open store {path or ':memory:'}: {exc}") from exc
         self.progress: ProgressFn | None = None
@@ -363,6 +367,33 @@ class DuckDBStore:
         finally:
             self.con.unregister("_batch")
         return len(columns["ts"])
+
+    def append_flows(self, log: str, columns: dict[str, list[object]]) -> int:
+        """Stage a batch of connections from a network reader (:mod:`beaconhunt.ingest.network`);
+        :meth:`flush_flows` names and stores them once every DNS record is loaded."""
+        n = len(columns.get("ts", ()))
+        if n == 0:
+            return 0
+        batch = pa.table({**{c: columns.get(c, [None] * n) for c in FLOW_COLUMNS},
+                          "log": [log] * n})  # fmt: skip
+        cols = ", ".join(f"CAST({c} AS {TABLES['conn'][c]})" for c in FLOW_COLUMNS)
+        self.con.register("_fbatch", batch)
+        try:
+            self.con.execute(f"INSERT INTO _flows SELECT {cols}, log FROM _fbatch")
+        finally:
+            self.con.unregister("_fbatch")
+        return n
+
+    def flush_flows(self) -> int:
+        """Store the staged network-reader connections; those without a name get
+        the one the source resolved to that address (DNS, as for Zeek)."""
+        if not self.con.execute("SELECT count(*) FROM _flows").fetchall()[0][0]:
+            return 0
+        self._ensure_maps()
+        _, _, have_dns = self._have()
+        rows = int(self._execute("naming destinations", flows_insert_sql(have_dns))[0][0])
+        self.con.execute("DELETE FROM _flows")
+        return rows
 
     @property
     def stages_conn(self) -> bool:

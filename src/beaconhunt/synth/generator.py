@@ -35,6 +35,7 @@ from beaconhunt.synth.context import intel_beacon, write_context, write_labels
 from beaconhunt.synth.dns import add_dns
 from beaconhunt.synth.flows import Traffic
 from beaconhunt.synth.implants import HiddenBeacon, add_implants
+from beaconhunt.synth.render import render
 from beaconhunt.synth.scenario import Scenario
 from beaconhunt.synth.sysmon import host_logs
 from beaconhunt.synth.sysmon_writer import SYSMON_FORMATS, SysmonFormat, write_sysmon
@@ -83,6 +84,7 @@ def generate(
     rotate: bool = False,
     sysmon: bool = False,
     sysmon_format: SysmonFormat = "evtx_json",
+    network_format: str = "zeek",
 ) -> GenerationSummary:
     """Write one synthetic capture of ``scenario`` (default :class:`Scenario`) to ``out_dir``.
 
@@ -91,6 +93,8 @@ def generate(
     ``sysmon`` also writes :data:`SYSMON_FILE`, Sysmon telemetry of the infected
     workstations and ``Scenario.sysmon_hosts`` clean ones, in ``sysmon_format``
     (``"evtx_json"``: ``evtx_dump -o jsonl``; ``"winlogbeat"``: Winlogbeat NDJSON).
+    ``network_format`` other than ``"zeek"`` writes the same traffic as another
+    product's logs instead of Zeek's (:mod:`beaconhunt.synth.render`).
     Raises :class:`~beaconhunt.errors.ConfigError` for a bad format or an
     output directory that cannot be written.
     """
@@ -107,8 +111,12 @@ def generate(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths: list[Path] = []
-        for frame in frames:
-            paths += write_log(frame, out_dir, log_format, rotate, (s.start, s.end))
+        if network_format == "zeek":
+            for frame in frames:
+                paths += write_log(frame, out_dir, log_format, rotate, (s.start, s.end))
+        else:
+            by_path = {f.path: f for f in frames}
+            paths += render(network_format, by_path, tr.world, out_dir, (s.start, s.end))
         n_labels = write_labels(out_dir / "labels.csv", tr, conn)
         paths.append(out_dir / "labels.csv")
         paths += write_context(out_dir, tr.world, beacons)
