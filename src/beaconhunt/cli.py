@@ -35,6 +35,7 @@ from beaconhunt.enrich.apps import load_apps
 from beaconhunt.enrich.context import load_assets, load_intel, load_whois
 from beaconhunt.enrich.investigate import Context
 from beaconhunt.errors import BeaconhuntError, ConfigError, NoUsableInput, StoreError
+from beaconhunt.ingest.mapped import load_sources
 from beaconhunt.pipeline import HuntResult, hunt
 from beaconhunt.report import REPORTERS, TableReporter, terminal_text
 
@@ -48,7 +49,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "evidence": EvidenceSettings,
 }
 #: Config sections that are not flat settings: the policy rules and the application inventory.
-_DATA_SECTIONS = ("policy", "apps")
+_DATA_SECTIONS = ("policy", "apps", "sources")
 _MAX_PROBLEMS_SHOWN = 20
 
 
@@ -121,6 +122,7 @@ def _settings(config: Path | None, overrides: dict[str, dict[str, Any]]) -> dict
     out: dict[str, Any] = {
         "policy": load_policy(data.get("policy"), source),
         "apps": load_apps(data.get("apps"), source),
+        "sources": load_sources(data.get("sources"), source),
     }
     for section, cls in _SECTIONS.items():
         values = dict(data.get(section, {}))
@@ -210,7 +212,7 @@ def _do_hunt(a: _HuntArgs) -> HuntResult:
         result = hunt(
             list(a.paths), s["hunt"], s["score"], s["decide"], s["filter"], db=a.db,
             progress=on_progress, on_file=on_file, context=ctx, evidence=s["evidence"],
-            policy=s["policy"],
+            policy=s["policy"], sources=s["sources"],
         )  # fmt: skip
     if not a.quiet:
         _print_load_summary(result, _err())

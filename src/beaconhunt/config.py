@@ -194,9 +194,9 @@ def load_config(path: Path | None) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     for section, values in data.items():
-        if section == "apps":
+        if section in ("apps", "sources"):
             if not isinstance(values, list):
-                raise ConfigError(f"{path}: 'apps' must be an array of tables ([[apps]])")
+                raise ConfigError(f"{path}: '{section}' must be an array of tables ([[{section}]])")
         elif not isinstance(values, dict):
             raise ConfigError(f"{path}: '{section}' must be a [section]")
     return data

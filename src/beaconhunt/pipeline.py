@@ -33,6 +33,7 @@ from beaconhunt.enrich.process import (
 )
 from beaconhunt.errors import NoUsableInput
 from beaconhunt.ingest.loader import LoadReport, load_paths
+from beaconhunt.ingest.network import NetworkReader
 from beaconhunt.model import PIVOTS, Decision, Evidence, Finding, ProcessInfo, ProcessShare, Verdict
 from beaconhunt.report.safe import terminal_text
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
@@ -74,13 +75,15 @@ def hunt(
     context: Context | None = None,
     evidence: EvidenceSettings | None = None,
     policy: Policy | None = None,
+    sources: Sequence[NetworkReader] = (),
 ) -> HuntResult:
     """Read ``paths``, score every outbound pair, investigate and decide each finding.
 
     ``store`` lets a caller pass a store it already filled (tests, notebooks);
     it is left open. Otherwise a new one is made (in ``db`` or in memory).
     With a file-backed store, the run, its findings and analysts' verdicts are
-    remembered (:class:`~beaconhunt.store.history.History`).
+    remembered (:class:`~beaconhunt.store.history.History`). ``sources`` are
+    field-mapped readers for other exports (:mod:`beaconhunt.ingest.mapped`).
     """
     settings = settings or HuntSettings()
     score = score or ScoreSettings()
@@ -100,7 +103,7 @@ def hunt(
     store = store or DuckDBStore(db)
     try:
         store.progress = progress
-        load = load_paths(paths, store, on_file=on_file)
+        load = load_paths(paths, store, on_file=on_file, sources=sources)
         load.rows["conn_from_sysmon"] += store.endpoint_connections()
         clock["load"] = time.perf_counter() - t0
         result = HuntResult([], load, connections=store.count("conn"))
@@ -146,8 +149,9 @@ def _nothing_read(load: LoadReport) -> str:
     if load.files == 0:
         return "no input files found"
     kinds = ", ".join(f"{k}: {v}" for k, v in load.rows.items() if v) or "none"
+    first = f"; {load.problems[0]}" if load.problems else ""
     return (
-        f"no connection records in {load.files} file(s) (records read: {kinds});"
+        f"no connection records in {load.files} file(s) (records read: {kinds}){first};"
         " give network logs (Zeek, Suricata, NetFlow, proxy or firewall) or Sysmon events"
     )
 

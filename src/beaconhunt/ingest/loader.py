@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from beaconhunt.errors import InputError, InputProblem
-from beaconhunt.ingest.network import FlowSink
+from beaconhunt.ingest.network import FlowSink, NetworkReader
 from beaconhunt.ingest.sniff import Sniffed, iter_files, sniff
 from beaconhunt.ingest.sysmon import SysmonBatches, read_evtx, read_sysmon_json
 from beaconhunt.ingest.zeek import JsonRecords, ZeekHeader, read_json_records, read_tsv_header
@@ -54,8 +54,12 @@ def load_paths(
     paths: Iterable[Path],
     store: DuckDBStore,
     on_file: Callable[[str], None] | None = None,
+    sources: Sequence[NetworkReader] = (),
 ) -> LoadReport:
     """Read every file under ``paths`` into ``store``; problems are collected, not raised.
+
+    ``sources`` are extra network readers (field mappings from the config file),
+    tried before the built-in formats.
 
     Raises :class:`InputError` only for a path that does not exist.
     """
@@ -69,7 +73,7 @@ def load_paths(
     for path, named in iter_files(paths):
         report.files += 1
         try:
-            s = sniff(path)
+            s = sniff(path, sources)
         except InputError as exc:
             report.problems.append(InputProblem(str(path), None, str(exc).split(": ", 1)[-1]))
             continue
@@ -126,7 +130,7 @@ def load_paths(
     for s in network_files:  # staged; DNS answers they carry count as side logs
         if on_file:
             on_file(s.path.name)
-        _load_network(s, store, report)
+        _load_network(s, store, report, sources)
     # 2. connections, named with what step 1 loaded
     staged = 0
     for (log, _sig, compressed), members in tsv_groups.items():
@@ -158,11 +162,13 @@ def _load_json(s: Sniffed, store: DuckDBStore, report: LoadReport) -> None:
     store.record_input(s.path, s.log or "json", sum(per_log.values()))
 
 
-def _load_network(s: Sniffed, store: DuckDBStore, report: LoadReport) -> None:
+def _load_network(
+    s: Sniffed, store: DuckDBStore, report: LoadReport, sources: Sequence[NetworkReader]
+) -> None:
     """Stream one firewall, proxy, flow or IDS log through its reader into staging."""
     from beaconhunt.ingest.readers import network_readers
 
-    reader = next(r for r in network_readers() if r.name == s.log)
+    reader = next(r for r in (*sources, *network_readers()) if r.name == s.log)
     sink = FlowSink(
         str(s.path), reader.name,
         lambda cols: store.append_flows(reader.name, cols),

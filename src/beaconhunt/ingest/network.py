@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from beaconhunt.errors import InputProblem
 
@@ -185,8 +185,8 @@ class NetworkReader(ABC):
     list of formats.
     """
 
-    name: ClassVar[str] = "network"
-    description: ClassVar[str] = ""
+    name: str = "network"
+    description: str = ""
 
     @abstractmethod
     def detect(self, head: str, path: Path) -> bool:

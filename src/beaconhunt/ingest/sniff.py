@@ -16,12 +16,13 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from beaconhunt.errors import InputError
+from beaconhunt.ingest.network import NetworkReader
 from beaconhunt.ingest.sysmon_fields import json_layout as sysmon_layout
 
 __all__ = ["Sniffed", "iter_files", "json_log_kind", "open_text", "sniff"]
@@ -128,12 +129,13 @@ def json_log_kind(obj: dict[str, object]) -> str | None:
     return None
 
 
-def sniff(path: Path) -> Sniffed:
+def sniff(path: Path, extra: Sequence[NetworkReader] = ()) -> Sniffed:
     """Tell what ``path`` holds from its first 64 KiB (decompressed).
 
     Zeek and Windows event layouts are recognised here; anything else is
     offered to the network log readers (:mod:`beaconhunt.ingest.readers`),
-    which give ``kind="network"`` and ``log=<reader name>``.
+    which give ``kind="network"`` and ``log=<reader name>``; ``extra``
+    readers (the config file's ``[[sources]]`` mappings) are tried first.
     """
     head, compressed = _head(path)
     found = _sniff_zeek_or_windows(path, head, compressed)
@@ -144,7 +146,7 @@ def sniff(path: Path) -> Sniffed:
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     if not text.strip():
         return found
-    for reader in network_readers():
+    for reader in (*extra, *network_readers()):
         if reader.detect(text, path):
             return Sniffed(path, "network", reader.name, compressed)
     return found
