@@ -127,8 +127,7 @@ def flows_insert_sql(have_dns: bool) -> str:
     """
     dns = "d.query" if have_dns else "NULL::VARCHAR"
     join = (
-        "ASOF LEFT JOIN _dns_map d ON f.src_ip = d.src_ip AND f.dst_ip = d.answer"
-        " AND f.ts >= d.ts"
+        "ASOF LEFT JOIN _dns_map d ON f.src_ip = d.src_ip AND f.dst_ip = d.answer AND f.ts >= d.ts"
         if have_dns
         else ""
     )
