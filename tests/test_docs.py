@@ -51,3 +51,24 @@ def test_public_api_is_declared() -> None:
                 beaconhunt.synth):  # fmt: skip
         for name in mod.__all__:
             assert hasattr(mod, name), f"{mod.__name__}.{name}"
+
+
+def test_every_network_reader_is_in_the_readme_formats_table() -> None:
+    """A new reader must get a row (with a one-line example) in the README's formats table."""
+    from beaconhunt.ingest.readers import READER_MODULES
+
+    row_word = {
+        "suricata": "Suricata `eve.json`",
+        "nfdump": "nfdump -o csv",
+        "squid": "Squid `access.log`",
+        "w3c": "W3C extended",
+        "panos": "Palo Alto Networks",
+        "winfw": "`pfirewall.log`",
+        "netfilter": "netfilter",
+    }
+    table = README.split("<!-- formats:start -->")[1].split("<!-- formats:end -->")[0]
+    assert set(READER_MODULES) == set(row_word), "add the new reader to this test and the README"
+    for name in READER_MODULES:
+        rows = [line for line in table.splitlines() if row_word[name] in line]
+        assert rows, name
+        assert "beaconhunt hunt " in rows[0], name

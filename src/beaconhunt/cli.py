@@ -320,8 +320,11 @@ def hunt_cmd(paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path
              limit: int | None, quiet: bool) -> None:  # fmt: skip
     """Hunt for beacons in network and endpoint logs, investigate each and decide.
 
-    PATHS are files or directories: Zeek logs (TSV or JSON, gzip or not) and
-    Sysmon events (EVTX, evtx_dump or Winlogbeat JSON). Context files are optional.
+    PATHS are files or directories, each file recognised by its content: Zeek
+    logs (TSV or JSON, gzip or not), Suricata eve.json, nfdump/flow CSV, Squid
+    and W3C proxy logs, PAN-OS, Windows Firewall and netfilter logs, exports
+    mapped by [[sources]] in --config, and Sysmon events (EVTX, evtx_dump,
+    Winlogbeat or NXLog JSON). Context files are optional.
     """
     args = _HuntArgs(paths, internal, allowlist, assets, whois, intel, db, window, fmt,
                      output, config, min_score, limit, cases, quiet)  # fmt: skip
@@ -399,7 +402,7 @@ def _exists(path: Path) -> Path | None:
 def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
     """Say what the hunt decided for each hidden beacon and for the benign traffic,
     from the generator's ground truth, so the demo checks itself."""
-    from beaconhunt.evaluate import load_labels, match, outcomes_by_kind
+    from beaconhunt.lab import load_labels, match, outcomes_by_kind
 
     found = {(f.src_ip, f.dst_domain or f.dst_ip): f for f in result.findings}
     err.print("\nbeacons hidden in this synthetic day, and what the hunt decided:", markup=False)
@@ -435,3 +438,8 @@ from beaconhunt.cli_cases import case_cmd, decide_cmd  # noqa: E402
 
 main.add_command(decide_cmd)
 main.add_command(case_cmd)
+
+from beaconhunt.cli_lab import evaluate_cmd, generate_cmd  # noqa: E402
+
+main.add_command(generate_cmd)
+main.add_command(evaluate_cmd)

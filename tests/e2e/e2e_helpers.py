@@ -18,7 +18,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from beaconhunt.cli import main
-from beaconhunt.evaluate import Outcome, load_labels, match
+from beaconhunt.lab import Outcome, load_labels, match
 from beaconhunt.model import Finding
 from beaconhunt.report.case import finding_from_record
 from beaconhunt.synth import LOGS, SYSMON_FILE, GenerationSummary

@@ -19,11 +19,11 @@ from click.testing import CliRunner
 
 from beaconhunt.cli import main
 from beaconhunt.config import HuntSettings
-from beaconhunt.evaluate import IMPLANT_KINDS, load_labels, match
 from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.readers import netfilter as nf
 from beaconhunt.ingest.readers import network_readers
 from beaconhunt.ingest.sniff import sniff
+from beaconhunt.lab import IMPLANT_KINDS, load_labels, match
 from beaconhunt.model import Decision, Finding
 from beaconhunt.pipeline import hunt
 from beaconhunt.store.duckdb import DuckDBStore

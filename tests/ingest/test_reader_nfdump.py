@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from beaconhunt.config import HuntSettings
-from beaconhunt.evaluate import IMPLANT_KINDS, load_labels, match
 from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.network import FlowSink
 from beaconhunt.ingest.readers import network_readers
 from beaconhunt.ingest.readers import nfdump as nf
 from beaconhunt.ingest.sniff import sniff
+from beaconhunt.lab import IMPLANT_KINDS, load_labels, match
 from beaconhunt.model import Finding
 from beaconhunt.pipeline import hunt
 from beaconhunt.store.duckdb import DuckDBStore

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from beaconhunt.cli import main
 from beaconhunt.config import HuntSettings
-from beaconhunt.evaluate import load_labels, match
 from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.readers.suricata import READER, SuricataReader
 from beaconhunt.ingest.sniff import sniff
+from beaconhunt.lab import load_labels, match
 from beaconhunt.pipeline import hunt
 from beaconhunt.store.duckdb import DuckDBStore
 from beaconhunt.synth import Scenario, generate
