@@ -15,11 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from beaconhunt.config import DecideSettings, EvidenceSettings, HuntSettings
 from beaconhunt.decide import Policy
-from beaconhunt.detect import PairScore, ScoreSettings, SeriesBatch, score_batch, score_series
-from beaconhunt.detect.filter import FilterSettings, prefilter
+from beaconhunt.detect import (
+    BatchScores,
+    PairScore,
+    ScoreSettings,
+    SeriesBatch,
+    score_batch,
+    score_series,
+)
+from beaconhunt.detect.filter import FilterResult, FilterSettings, prefilter
+from beaconhunt.detect.sessions import Sessions, sessions
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
 from beaconhunt.enrich.investigate import Context, Draft, investigate
@@ -188,32 +197,29 @@ def _score_pairs(
         return []
     batch = SeriesBatch(series.ts, series.bytes_out, series.bytes_in, series.offsets)
     scores = score_batch(batch, start, end, score)
-    kept = prefilter(
-        scores.n,
-        scores.bytes_out_median,
-        scores.bytes_in_median,
-        # MAD back from the relative MAD; an infinite one (zero median) stays infinite
-        np.where(
-            np.isinf(scores.bytes_out_rel_mad),
-            np.inf,
-            scores.bytes_out_rel_mad * scores.bytes_out_median,
-        ),
-        job.filters,
-    )
-    dropped.update(kept.counts())
+    kept = _prefilter(scores, job.filters)
     # pairs whose outbound rows are too few (a domain that also resolved inside)
     enough = scores.n >= settings.min_connections
     counted.append(int(np.count_nonzero(enough)))
-    reported = np.flatnonzero(kept.keep & enough & (scores.score >= settings.min_score))
+    best = np.where(kept.keep & enough, scores.score, -1.0)
+    folded = _session_view(batch, start, end, job, best)
+    dropped.update(_reasons_after_sessions(kept, folded))
+    if folded is not None:
+        best[folded.pairs] = np.maximum(best[folded.pairs], folded.best)
+    reported = np.flatnonzero(best >= settings.min_score)
     ids = series.pair_id[reported]
     details = store.pair_details(ids.tolist(), start, end)
     attributed = store.attribution(ids.tolist(), start, end, settings.attribution_tolerance)
     persistence = _persistence(store) if attributed else ()
     drafts: list[Draft] = []
     scored: list[tuple[dict[str, Any], PairScore]] = []
+    by_sessions = folded.winners() if folded is not None else {}
     for k, pid in zip(reported.tolist(), ids.tolist(), strict=True):
         ts, bo, bi = batch.pair(k)
-        detail = score_series(ts, bo, bi, start, end, score)
+        if folded is not None and k in by_sessions:
+            ts, detail = _score_sessions(folded, by_sessions[k], ts, start, end, score)
+        else:
+            detail = score_series(ts, bo, bi, start, end, score)
         d = details[pid]
         rows = attributed.get(pid, [])
         processes = _processes(rows)
@@ -353,6 +359,104 @@ def _process_reasons(processes: tuple[ProcessShare, ...], total: int) -> tuple[E
         more = f" and {len(processes) - 5} more" if len(processes) > 5 else ""
         out.append(Evidence("process.multiple", f"several processes: {shares}{more}"))
     return tuple(out)
+
+
+def _prefilter(scores: BatchScores, filters: FilterSettings) -> FilterResult:
+    """The volume / variability prefilter on a batch's scores."""
+    return prefilter(
+        scores.n,
+        scores.bytes_out_median,
+        scores.bytes_in_median,
+        # MAD back from the relative MAD; an infinite one (zero median) stays infinite
+        np.where(
+            np.isinf(scores.bytes_out_rel_mad),
+            np.inf,
+            scores.bytes_out_rel_mad * scores.bytes_out_median,
+        ),
+        filters,
+    )
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """The session view (:mod:`beaconhunt.detect.sessions`) of the pairs that have
+    bursts: their indices in the batch, their sessions, the view's usable score
+    (-1 when too few sessions or prefiltered) and prefilter result."""
+
+    pairs: NDArray[np.int64]
+    sessions: Sessions
+    best: NDArray[np.float64]
+    kept: FilterResult
+    plain: NDArray[np.float64]
+
+    def winners(self) -> dict[int, int]:
+        """Batch index -> index in this view, for pairs the view scores strictly higher."""
+        better = np.flatnonzero(self.best > self.plain)
+        return {int(self.pairs[j]): int(j) for j in better}
+
+    def pair(self, j: int) -> tuple[NDArray[np.float64], ...]:
+        o = self.sessions.offsets
+        sl = slice(int(o[j]), int(o[j + 1]))
+        s = self.sessions
+        return s.ts[sl], s.bytes_out[sl], s.bytes_in[sl]
+
+
+def _session_view(
+    batch: SeriesBatch, start: float, end: float, job: _Job, plain: NDArray[np.float64]
+) -> _Folded | None:
+    """Score the pairs that have connections within ``burst_gap_s`` of each other
+    again with those bursts folded into sessions; None when no pair has a burst."""
+    gap = job.score.burst_gap_s
+    if gap <= 0:
+        return None
+    s = sessions(batch.ts, batch.bytes_out, batch.bytes_in, batch.offsets, gap)
+    n = np.diff(batch.offsets)
+    pairs = np.flatnonzero((s.counts < n) & (s.counts >= job.settings.min_connections))
+    if pairs.size == 0:
+        return None
+    sub = s.select(pairs)
+    scores = score_batch(SeriesBatch(sub.ts, sub.bytes_out, sub.bytes_in, sub.offsets),
+                         start, end, job.score)  # fmt: skip
+    kept = _prefilter(scores, job.filters)
+    best = np.where(kept.keep, scores.score, -1.0)
+    return _Folded(pairs.astype(np.int64), sub, best, kept, plain[pairs])
+
+
+def _reasons_after_sessions(kept: FilterResult, folded: _Folded | None) -> dict[str, int]:
+    """Prefilter drop counts: a pair the session view keeps is not dropped."""
+    if folded is None:
+        return kept.counts()
+    reason = kept.reason.copy()
+    rescued = folded.pairs[folded.kept.keep]
+    reason[rescued] = 0
+    return FilterResult(keep=reason == 0, reason=reason).counts()
+
+
+def _score_sessions(
+    folded: _Folded,
+    j: int,
+    connections: NDArray[np.float64],
+    start: float,
+    end: float,
+    score: ScoreSettings,
+) -> tuple[NDArray[np.float64], PairScore]:
+    """A pair scored on its check-in sessions (``j`` in the view), with the real
+    connection count and last time and the ``timing.bursts`` reason; also the
+    session start times (what the interval statistics describe)."""
+    ts, bo, bi = folded.pair(j)
+    detail = score_series(ts, bo, bi, start, end, score)
+    bursts = Evidence(
+        "timing.bursts",
+        f"{connections.size:,} connections in {ts.size:,} check-in sessions: connections"
+        f" at most {score.burst_gap_s:g} s after the previous one (tasking bursts) are"
+        " scored as one session",
+    )
+    return ts, replace(
+        detail,
+        n_connections=int(connections.size),
+        last_seen=float(connections[-1]),
+        reasons=(*detail.reasons, bursts),
+    )
 
 
 def _finding(

@@ -220,7 +220,7 @@ class _Timing:
 def _timing(iv: _Sorted, offsets: IntArray, s: ScoreSettings) -> _Timing:
     """Median, MAD, CV, core period and skew, and folding residuals per pair."""
     med, mad = iv.median_mad()
-    period, skew = _core(iv, med, s.skew_min_rel_iqr)
+    period, skew = _core(iv, med, s.skew_min_rel_iqr, s.skew_min_iqr_s)
     resid = _residuals(iv, offsets, period, s.near_tolerance)
     return _Timing(
         median=med,
@@ -235,7 +235,9 @@ def _timing(iv: _Sorted, offsets: IntArray, s: ScoreSettings) -> _Timing:
     )
 
 
-def _core(iv: _Sorted, med: FloatArray, min_rel_iqr: float) -> tuple[FloatArray, FloatArray]:
+def _core(
+    iv: _Sorted, med: FloatArray, min_rel_iqr: float, min_iqr: float
+) -> tuple[FloatArray, FloatArray]:
     """Period (median) and Bowley skew of the core ``[P0/2, 3 P0/2)`` of each pair."""
     p0 = np.where(np.isnan(med), 0.0, med)
     below = seg.search_sorted(iv.values, iv.starts, iv.n, CORE_LOW * p0)
@@ -247,7 +249,7 @@ def _core(iv: _Sorted, med: FloatArray, min_rel_iqr: float) -> tuple[FloatArray,
         np.where(empty, iv.n, upto - below),
     )
     q1, q2, q3 = (core.quantile(q) for q in (0.25, 0.5, 0.75))
-    return q2, np.where(core.n > 0, stats._bowley_v(q1, q2, q3, min_rel_iqr), np.nan)
+    return q2, np.where(core.n > 0, stats._bowley_v(q1, q2, q3, min_rel_iqr, min_iqr), np.nan)
 
 
 def _residuals(

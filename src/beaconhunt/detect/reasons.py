@@ -13,6 +13,7 @@ code                       when
 ``timing.irregular``       dispersion and periodicity both < 0.5
 ``timing.skewed``          skew sub-score < 0.5 (lopsided core intervals)
 ``timing.none``            no interval to measure (< 2 distinct times, or all gaps dropped)
+``timing.bursts``          scored on check-in sessions (bursts within ``burst_gap_s`` folded)
 ``size.consistent``        size sub-score >= 0.8
 ``size.variable``          size sub-score < 0.3
 ``size.unknown``           no bytes_out value known
@@ -44,6 +45,7 @@ REASON_CODES = (
     "timing.irregular",
     "timing.skewed",
     "timing.none",
+    "timing.bursts",
     "size.consistent",
     "size.variable",
     "size.unknown",

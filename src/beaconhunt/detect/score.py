@@ -86,6 +86,11 @@ class ScoreSettings:
     skew_min_rel_iqr: float = _setting(
         0.02, "Core IQR / median at or below which skew counts as 0 (timing noise).", 0
     )
+    skew_min_iqr_s: float = _setting(
+        2.0,
+        "Core IQR (s) at or below which skew counts as 0 (whole-second log timestamps).",
+        0,
+    )
     near_tolerance: float = _setting(
         0.2, "Residual (in periods) counted as near a multiple, for reasons only.", 0, 0.5
     )
@@ -106,6 +111,14 @@ class ScoreSettings:
     )
     beacon_threshold: float = _setting(
         0.7, "Score from which a pair reads as beacon-like (calibrated in tests).", 0, 1
+    )
+    burst_gap_s: float = _setting(
+        5.0,
+        "Connections at most this many seconds after the previous one of the pair are also"
+        " scored folded into one check-in session (tasking bursts); the better view counts."
+        " 0 turns the session view off.",
+        0,
+        3600,
     )
 
     def __post_init__(self) -> None:
@@ -150,7 +163,7 @@ def _check_ranges(s: ScoreSettings) -> None:
     for name in _UNIT:
         if not 0.0 <= getattr(s, name) <= 1.0:
             raise ConfigError(f"{name} must be in [0, 1], got {getattr(s, name)}")
-    for name in ("null_z", "skew_min_rel_iqr"):
+    for name in ("null_z", "skew_min_rel_iqr", "skew_min_iqr_s"):
         if not getattr(s, name) >= 0.0:
             raise ConfigError(f"{name} must be >= 0, got {getattr(s, name)}")
     if not 0.0 < s.near_tolerance <= 0.5:
@@ -275,7 +288,7 @@ def _pair_score(
     per = measure_periodicity(
         d, s.near_tolerance, s.periodicity_level, s.periodicity_null_sd, s.null_z
     )
-    skew = stats.bowley_skew(core_intervals(d), s.skew_min_rel_iqr)
+    skew = stats.bowley_skew(core_intervals(d), s.skew_min_rel_iqr, s.skew_min_iqr_s)
     rel, bo_rel = stats.rel_mad(d), stats.rel_mad(bo)
     size = stats.size_score(bo_rel, s.size_scale) if bo.size else s.size_unknown
     parts = (

@@ -130,7 +130,7 @@ def _rel_mad_v(m: FloatArray, med: FloatArray) -> FloatArray:
     return np.where(np.isnan(m), np.nan, np.where(m == 0.0, 0.0, r))
 
 
-def bowley_skew(x: ArrayLike, min_rel_iqr: float = 0.0) -> float:
+def bowley_skew(x: ArrayLike, min_rel_iqr: float = 0.0, min_iqr: float = 0.0) -> float:
     """Bowley (quartile) skewness: ``(Q3 + Q1 - 2 Q2) / (Q3 - Q1)``.
 
     Range: ``[-1, 1]``; 0 for a symmetric spread (uniform jitter), positive when
@@ -138,24 +138,28 @@ def bowley_skew(x: ArrayLike, min_rel_iqr: float = 0.0) -> float:
     check-ins). ``min_rel_iqr`` ignores immaterial spreads: when
     ``Q3 - Q1 <= min_rel_iqr * |Q2|`` the result is 0, so clock rounding on a
     perfect period cannot read as skew (the scorer uses 0.02: a spread under 2%
-    of the period). Edge cases: empty -> ``nan``; ``Q3 == Q1`` (one element, all
-    equal, or more than half the values equal) -> ``0.0``.
+    of the period). ``min_iqr`` does the same for an absolute spread in the data's
+    unit: logs with whole-second times turn a 20 s beacon's ±1 s jitter into
+    intervals of 19, 20 and 21 s whose quartiles are lopsided only by rounding
+    (the scorer uses 2 s). Edge cases: empty -> ``nan``; ``Q3 == Q1`` (one
+    element, all equal, or more than half the values equal) -> ``0.0``.
     """
     xs = np.sort(_as_1d(x))
     if xs.size == 0:
         return math.nan
     q1, q2, q3 = (_f(_quantile_sorted(xs, q)) for q in (0.25, 0.5, 0.75))
-    return float(_bowley_v(q1, q2, q3, min_rel_iqr))
+    return float(_bowley_v(q1, q2, q3, min_rel_iqr, min_iqr))
 
 
 def _bowley_v(
-    q1: FloatArray, q2: FloatArray, q3: FloatArray, min_rel_iqr: float = 0.0
+    q1: FloatArray, q2: FloatArray, q3: FloatArray, min_rel_iqr: float = 0.0, min_iqr: float = 0.0
 ) -> FloatArray:
-    """Bowley skewness from quartile arrays; 0 where ``q3 - q1 <= min_rel_iqr * |q2|``."""
+    """Bowley skewness from quartile arrays; 0 where ``q3 - q1 <= min_rel_iqr * |q2|``
+    or ``q3 - q1 <= min_iqr``."""
     iqr = q3 - q1
     with np.errstate(invalid="ignore", divide="ignore"):
         s = (q3 + q1 - 2.0 * q2) / iqr
-    material = (iqr > 0) & (iqr > min_rel_iqr * np.abs(q2))
+    material = (iqr > 0) & (iqr > min_rel_iqr * np.abs(q2)) & (iqr > min_iqr)
     return np.where(material, np.clip(s, -1.0, 1.0), 0.0)
 
 
