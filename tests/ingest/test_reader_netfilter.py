@@ -16,17 +16,17 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from reader_helpers import load as _load
+from reader_helpers import problems as _problems
 
 from beaconhunt.cli import main
 from beaconhunt.config import HuntSettings
-from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.readers import netfilter as nf
 from beaconhunt.ingest.readers import network_readers
 from beaconhunt.ingest.sniff import sniff
 from beaconhunt.lab import IMPLANT_KINDS, load_labels, match
 from beaconhunt.model import Decision, Finding
 from beaconhunt.pipeline import hunt
-from beaconhunt.store.duckdb import DuckDBStore
 from beaconhunt.synth import LOGS, GenerationSummary, Scenario, generate
 from beaconhunt.synth.context import LABEL_FIELDS
 from beaconhunt.synth.render import netfilter as render_netfilter
@@ -48,20 +48,6 @@ SYN = (
     "LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT={sport} DPT=443 WINDOW=64240 RES=0x00"
     " SYN URGP=0"
 )
-
-
-def _load(*paths: Path) -> tuple[LoadReport, list[dict[str, Any]]]:
-    store = DuckDBStore()
-    report = load_paths(list(paths), store)
-    cur = store.con.execute("SELECT * FROM conn ORDER BY ts, src_ip, src_port")
-    names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    store.close()
-    return report, rows
-
-
-def _problems(report: LoadReport) -> list[tuple[int | None, str]]:
-    return [(p.line, p.message) for p in report.problems]
 
 
 def _file(tmp_path: Path, text: str, name: str = "kern.log", mtime: float = WRITTEN) -> Path:
@@ -130,17 +116,6 @@ OTHER_FORMATS = {
 @pytest.mark.parametrize("name", sorted(OTHER_FORMATS))
 def test_other_formats_are_not_claimed(name: str, tmp_path: Path) -> None:
     assert not nf.READER.detect(OTHER_FORMATS[name], _file(tmp_path, OTHER_FORMATS[name]))
-
-
-def test_the_repository_fixtures_of_other_formats_are_not_claimed() -> None:
-    others = [p for p in FIXTURES.rglob("*") if p.is_file() and NF not in p.parents]
-    assert len(others) > 10
-    for path in others:
-        raw = path.read_bytes()[: 1 << 16]
-        head = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode(
-            "utf-8", errors="replace"
-        )
-        assert not nf.READER.detect(head.removeprefix("\ufeff"), path), path
 
 
 # -- the fixtures -------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reader_helpers import load as _load
+from reader_helpers import problems as _problems
 
 from beaconhunt.config import HuntSettings
-from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.network import FlowSink
 from beaconhunt.ingest.readers import network_readers
 from beaconhunt.ingest.readers import nfdump as nf
@@ -20,7 +21,6 @@ from beaconhunt.ingest.sniff import sniff
 from beaconhunt.lab import IMPLANT_KINDS, load_labels, match
 from beaconhunt.model import Finding
 from beaconhunt.pipeline import hunt
-from beaconhunt.store.duckdb import DuckDBStore
 from beaconhunt.synth import LOGS, GenerationSummary, Scenario, generate
 from beaconhunt.synth.context import LABEL_FIELDS
 from beaconhunt.synth.render import nfdump as render_nfdump
@@ -37,16 +37,6 @@ T0 = 1793692800.0  # 2026-11-03 08:00:00 UTC
 SCORE_TOLERANCE = 0.05
 
 
-def _load(*paths: Path) -> tuple[LoadReport, list[dict[str, Any]]]:
-    store = DuckDBStore()
-    report = load_paths(list(paths), store)
-    cur = store.con.execute("SELECT * FROM conn ORDER BY ts, src_ip, src_port")
-    names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    store.close()
-    return report, rows
-
-
 def _conn(rows: list[dict[str, Any]], src_port: int) -> dict[str, Any]:
     return next(r for r in rows if r["src_port"] == src_port)
 
@@ -54,10 +44,6 @@ def _conn(rows: list[dict[str, Any]], src_port: int) -> dict[str, Any]:
 def _short(row: dict[str, Any]) -> tuple[Any, ...]:
     keys = ("src_ip", "src_port", "dst_ip", "dst_port", "proto", "bytes_out", "bytes_in")
     return tuple(row[k] for k in keys)
-
-
-def _problems(report: LoadReport) -> list[tuple[int | None, str]]:
-    return [(p.line, p.message) for p in report.problems]
 
 
 # -- detection ----------------------------------------------------------------------------------
@@ -114,17 +100,6 @@ def test_other_formats_are_not_claimed(name: str, tmp_path: Path) -> None:
     path = tmp_path / "x.log"
     path.write_text(OTHER_FORMATS[name], encoding="utf-8")
     assert not nf.READER.detect(OTHER_FORMATS[name], path)
-
-
-def test_the_repository_fixtures_of_other_formats_are_not_claimed() -> None:
-    others = [p for p in FIXTURES.rglob("*") if p.is_file() and NF not in p.parents]
-    assert len(others) > 10
-    for path in others:
-        raw = path.read_bytes()[: 1 << 16]
-        head = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode(
-            "utf-8", errors="replace"
-        )
-        assert not nf.READER.detect(head.removeprefix("\ufeff"), path), path
 
 
 # -- nfdump 1.6 ---------------------------------------------------------------------------------

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from reader_helpers import load as _load
+from reader_helpers import problems as _problems
 
 from beaconhunt.cli import main
 from beaconhunt.config import HuntSettings
-from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.readers import network_readers
 from beaconhunt.ingest.readers import panos as pan
 from beaconhunt.ingest.sniff import sniff
 from beaconhunt.lab import IMPLANT_KINDS, load_labels, match
 from beaconhunt.model import Decision, Finding
 from beaconhunt.pipeline import hunt
-from beaconhunt.store.duckdb import DuckDBStore
 from beaconhunt.synth import LOGS, GenerationSummary, Scenario, generate
 from beaconhunt.synth.context import LABEL_FIELDS
 from beaconhunt.synth.render import panos as render_panos
@@ -34,20 +34,6 @@ T0 = 1793692800.0  # 2026-11-03 08:00:00 UTC
 #: Largest |score difference| allowed between the Zeek and the PAN-OS hunt of one implant pair
 #: (measured at most 0.025 over seeds 3, 7, 11 and 21: whole-second start times, header bytes).
 SCORE_TOLERANCE = 0.05
-
-
-def _load(*paths: Path) -> tuple[LoadReport, list[dict[str, Any]]]:
-    store = DuckDBStore()
-    report = load_paths(list(paths), store)
-    cur = store.con.execute("SELECT * FROM conn ORDER BY ts, src_ip, src_port")
-    names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    store.close()
-    return report, rows
-
-
-def _problems(report: LoadReport) -> list[tuple[int | None, str]]:
-    return [(p.line, p.message) for p in report.problems]
 
 
 def _record(changes: dict[int, str] | None = None) -> str:
@@ -117,17 +103,6 @@ def test_other_formats_are_not_claimed(name: str, tmp_path: Path) -> None:
     path = tmp_path / "x.log"
     path.write_text(OTHER_FORMATS[name], encoding="utf-8")
     assert not pan.READER.detect(OTHER_FORMATS[name], path)
-
-
-def test_the_repository_fixtures_of_other_formats_are_not_claimed() -> None:
-    others = [p for p in FIXTURES.rglob("*") if p.is_file() and PAN not in p.parents]
-    assert len(others) > 10
-    for path in others:
-        raw = path.read_bytes()[: 1 << 16]
-        head = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode(
-            "utf-8", errors="replace"
-        )
-        assert not pan.READER.detect(head.removeprefix("\ufeff"), path), path
 
 
 # -- the fixtures -------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def evaluation_text(ev: Evaluation, markdown: bool = False) -> str:
     heading = "### " if markdown else ""
     parts = [table(("metric", "value", ""), _metric_rows(ev), markdown)]
     for name, groups in ev.breakdowns.items():
-        parts.append(f"{heading}by {name}\n\n" if markdown else f"by {name}:\n")
+        parts.append(f"{heading}by {name}\n" if markdown else f"by {name}:\n")
         parts.append(table((name, *_GROUP_HEADER), _group_rows(groups), markdown))
     if ev.false_kinds:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(ev.false_kinds.items()))

@@ -77,11 +77,11 @@ of the four days.
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import UTC, datetime
 from pathlib import Path
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
+from beaconhunt.ingest.readers._fields import address, show, whole_number
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = ["ALLOW_WORDS", "BLOCK_WORDS", "READER", "NetfilterReader"]
@@ -97,12 +97,6 @@ _PROTO = {"TCP": "tcp", "UDP": "udp", "ICMP": "icmp", "ICMPV6": "icmp",
           "6": "tcp", "17": "udp", "1": "icmp", "58": "icmp"}  # fmt: skip
 _OTHER = "other log messages"
 _DAY = 86_400.0
-_CACHE = 65_536
-
-
-def _show(text: str) -> str:
-    """A field as shown in a message: quoted, escapes visible, cut at 40 characters."""
-    return repr(text[:40] + ("..." if len(text) > 40 else ""))
 
 
 def _split(line: str) -> tuple[str, str, str] | None:
@@ -147,7 +141,7 @@ class _Clock:
             month, day, hms = stamp.split(" ")
             return self._day(month, day) + _seconds(hms)
         except (ValueError, OverflowError):
-            raise ValueError(f"unreadable time {_show(stamp)}") from None
+            raise ValueError(f"unreadable time {show(stamp)}") from None
 
     def _day(self, month: str, day: str) -> float:
         key = month + day
@@ -213,7 +207,6 @@ class _Reader:
     def __init__(self, sink: FlowSink, mtime: float) -> None:
         self.sink = sink
         self.clock = _Clock(mtime)
-        self.addrs: dict[str, str] = {}
 
     def line(self, line: str) -> None:
         """One line: a connection, a skip, or ValueError."""
@@ -238,27 +231,18 @@ class _Reader:
         proto = _PROTO.get(_need(f, "PROTO").upper())
         if proto is None:
             return "not tcp/udp/icmp"
-        src, dst = self._addr(_need(f, "SRC")), self._addr(_need(f, "DST"))
+        src, dst = address(_need(f, "SRC")), address(_need(f, "DST"))
         if proto == "icmp":
             sport, dport = _number(f.get("TYPE")), _number(f.get("CODE"))
         else:
-            sport, dport = _port(_need(f, "SPT"), "SPT"), _port(_need(f, "DPT"), "DPT")
+            sport, dport = (
+                whole_number(_need(f, "SPT"), "SPT", 65535),
+                whole_number(_need(f, "DPT"), "DPT", 65535),
+            )
         if proto == "tcp" and (not f.flag("SYN") or f.flag("ACK")):
             return "not a connection start (TCP without SYN, or with ACK)"
         self.sink.connection(ts, src, sport, dst, dport, proto)
         return None
-
-    def _addr(self, text: str) -> str:
-        found = self.addrs.get(text)
-        if found is None:
-            try:
-                found = str(ipaddress.ip_address(text))
-            except ValueError:
-                raise ValueError(f"not an IP address: {_show(text)}") from None
-            if len(self.addrs) > _CACHE:
-                self.addrs.clear()
-            self.addrs[text] = found
-        return found
 
 
 def _need(f: _Packet, key: str) -> str:
@@ -266,12 +250,6 @@ def _need(f: _Packet, key: str) -> str:
     if not value:
         raise ValueError(f"no {key}=")
     return value
-
-
-def _port(text: str, key: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
-        raise ValueError(f"unreadable {key} {_show(text)}")
-    return int(text)
 
 
 def _number(text: str) -> int | None:

@@ -117,7 +117,6 @@ from __future__ import annotations
 
 import csv
 import heapq
-import ipaddress
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,6 +124,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
+from beaconhunt.ingest.readers._fields import address, show
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = ["READER", "V16_COLUMNS", "V16_HEADER", "NfdumpReader", "layout_of"]
@@ -178,7 +178,7 @@ PAIR_WINDOW = 600.0
 PAIR_SLACK = 2.0
 #: Most records held waiting for their reverse.
 MAX_PENDING = 200_000
-_CACHE = 65_536  # parsed addresses / seconds kept before the caches are cleared
+_CACHE = 65_536  # parsed times kept before the cache is cleared
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,11 +246,6 @@ def _headerless(cells: list[str]) -> _Layout | None:
 # -- values -----------------------------------------------------------------------------------
 
 
-def _show(text: str) -> str:
-    """A field as shown in a message: quoted, escapes visible, cut at 40 characters."""
-    return repr(text[:40] + ("..." if len(text) > 40 else ""))
-
-
 def _clock(text: str, cache: dict[str, float]) -> float:
     """``YYYY-MM-DD HH:MM:SS[.fff]`` (space or ``T``) as epoch seconds, read as UTC."""
     t = text.strip()
@@ -258,12 +253,12 @@ def _clock(text: str, cache: dict[str, float]) -> float:
     base = cache.get(head)
     if base is None:
         if len(head) != 19 or head[4] != "-" or head[10] not in " T" or head[13] != ":":
-            raise ValueError(f"unreadable time {_show(text)}")
+            raise ValueError(f"unreadable time {show(text)}")
         try:
             when = datetime(int(head[:4]), int(head[5:7]), int(head[8:10]), int(head[11:13]),
                             int(head[14:16]), int(head[17:19]), tzinfo=UTC)  # fmt: skip
         except ValueError:
-            raise ValueError(f"unreadable time {_show(text)}") from None
+            raise ValueError(f"unreadable time {show(text)}") from None
         if len(cache) > _CACHE:
             cache.clear()
         base = cache[head] = when.timestamp()
@@ -271,7 +266,7 @@ def _clock(text: str, cache: dict[str, float]) -> float:
     if not rest:
         return base
     if rest[0] != "." or not rest[1:].isdigit():
-        raise ValueError(f"unreadable time {_show(text)}")
+        raise ValueError(f"unreadable time {show(text)}")
     return base + float(rest)
 
 
@@ -281,9 +276,9 @@ def _epoch(text: str) -> float:
     try:
         value = float(t)
     except ValueError:
-        raise ValueError(f"unreadable time {_show(text)}") from None
+        raise ValueError(f"unreadable time {show(text)}") from None
     if not value >= 0:  # negative or NaN
-        raise ValueError(f"unreadable time {_show(text)}")
+        raise ValueError(f"unreadable time {show(text)}")
     return value / 1000.0 if value > 1e11 and t.isdigit() else value
 
 
@@ -296,23 +291,9 @@ def _any_time(text: str, cache: dict[str, float]) -> float:
         try:
             when = datetime.fromisoformat(t)
         except ValueError:
-            raise ValueError(f"unreadable time {_show(text)}") from None
+            raise ValueError(f"unreadable time {show(text)}") from None
         return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
     return _epoch(t)
-
-
-def _addr(text: str, cache: dict[str, str]) -> str:
-    """A valid IPv4/IPv6 address in its canonical text."""
-    found = cache.get(text)
-    if found is None:
-        try:
-            found = str(ipaddress.ip_address(text.strip()))
-        except ValueError:
-            raise ValueError(f"not an IP address: {_show(text)}") from None
-        if len(cache) > _CACHE:
-            cache.clear()
-        cache[text] = found
-    return found
 
 
 def _int(text: str, what: str, top: int = 1 << 63) -> int:
@@ -320,9 +301,9 @@ def _int(text: str, what: str, top: int = 1 << 63) -> int:
     try:
         n = int(text)
     except ValueError:
-        raise ValueError(f"unreadable {what} {_show(text)}") from None
+        raise ValueError(f"unreadable {what} {show(text)}") from None
     if not 0 <= n <= top:
-        raise ValueError(f"{what} {_show(text)} out of range")
+        raise ValueError(f"{what} {show(text)} out of range")
     return n
 
 
@@ -330,9 +311,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"unreadable duration {_show(text)}") from None
+        raise ValueError(f"unreadable duration {show(text)}") from None
     if not value >= 0:
-        raise ValueError(f"unreadable duration {_show(text)}")
+        raise ValueError(f"unreadable duration {show(text)}")
     return value
 
 
@@ -347,7 +328,7 @@ def _proto(text: str) -> str | None:
         return found
     if t and len(t) <= 16 and t.replace("-", "").isalnum():
         return None
-    raise ValueError(f"unreadable protocol {_show(text)}")
+    raise ValueError(f"unreadable protocol {show(text)}")
 
 
 # -- records and pairing ----------------------------------------------------------------------
@@ -469,7 +450,6 @@ class _Parser:
     def __init__(self, layout: _Layout) -> None:
         self.layout = layout
         self.times: dict[str, float] = {}
-        self.addrs: dict[str, str] = {}
         c = layout.at
         self.ts, self.te, self.td = c("ts"), c("te"), c("td")
         self.src, self.dst, self.sport, self.dport = c("src"), c("dst"), c("sport"), c("dport")
@@ -493,7 +473,7 @@ class _Parser:
         rev = _int(cells[self.rev], "bytes") if self.rev >= 0 else None
         if not self.biflow_column and not rev:
             rev = None  # nfdump writes obyt 0 for unidirectional records
-        src, dst = _addr(cells[self.src], self.addrs), _addr(cells[self.dst], self.addrs)
+        src, dst = address(cells[self.src].strip()), address(cells[self.dst].strip())
         sport, dport = (
             _int(cells[self.sport], "port", 65535),
             _int(cells[self.dport], "port", 65535),

@@ -84,11 +84,11 @@ direct-IP implant that Zeek escalates on it is monitored instead.
 from __future__ import annotations
 
 import csv
-import ipaddress
 from datetime import UTC, datetime
 from pathlib import Path
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
+from beaconhunt.ingest.readers._fields import address, show, whole_number
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = ["LOG_TYPES", "MIN_FIELDS", "READER", "PanosReader"]
@@ -113,12 +113,6 @@ _SUBTYPE_SKIPS = {
     "deny": "denied (subtype deny)",
 }
 _DETECT_LINES = 5
-_CACHE = 65_536
-
-
-def _show(text: str) -> str:
-    """A field as shown in a message: quoted, escapes visible, cut at 40 characters."""
-    return repr(text[:40] + ("..." if len(text) > 40 else ""))
 
 
 def _cells(line: str) -> list[str] | None:
@@ -155,13 +149,12 @@ class _Values:
 
     def __init__(self) -> None:
         self.days: dict[str, float] = {}
-        self.addrs: dict[str, str] = {}
         self.offsets: dict[str, float] = {}
 
     def clock(self, text: str) -> float:
         """``YYYY/MM/DD hh:mm:ss`` as epoch seconds, read as UTC."""
         if not _is_clock(text):
-            raise ValueError(f"unreadable time {_show(text)}")
+            raise ValueError(f"unreadable time {show(text)}")
         day = self.days.get(text[:10])
         try:
             if day is None:
@@ -169,9 +162,9 @@ class _Values:
                 day = self.days[text[:10]] = when.timestamp()
             h, m, s = int(text[11:13]), int(text[14:16]), int(text[17:19])
         except ValueError:
-            raise ValueError(f"unreadable time {_show(text)}") from None
+            raise ValueError(f"unreadable time {show(text)}") from None
         if h > 23 or m > 59 or s > 60:
-            raise ValueError(f"unreadable time {_show(text)}")
+            raise ValueError(f"unreadable time {show(text)}")
         return day + h * 3600 + m * 60 + s
 
     def offset(self, text: str) -> float:
@@ -184,33 +177,11 @@ class _Values:
             try:
                 tz = datetime.fromisoformat(text).utcoffset()
             except ValueError:
-                raise ValueError(f"unreadable high resolution timestamp {_show(text)}") from None
+                raise ValueError(f"unreadable high resolution timestamp {show(text)}") from None
             found = tz.total_seconds() if tz is not None else 0.0
             if len(self.offsets) < 64:
                 self.offsets[zone] = found
         return found
-
-    def addr(self, text: str) -> str:
-        found = self.addrs.get(text)
-        if found is None:
-            try:
-                found = str(ipaddress.ip_address(text))
-            except ValueError:
-                raise ValueError(f"not an IP address: {_show(text)}") from None
-            if len(self.addrs) > _CACHE:
-                self.addrs.clear()
-            self.addrs[text] = found
-        return found
-
-
-def _int(text: str, what: str, top: int = 1 << 63) -> int:
-    """A port or count: a whole number from 0 to ``top``."""
-    if not (text.isascii() and text.isdigit()):
-        raise ValueError(f"unreadable {what} {_show(text)}")
-    n = int(text)
-    if n > top:
-        raise ValueError(f"{what} {_show(text)} out of range")
-    return n
 
 
 def _traffic(cells: list[str], v: _Values, sink: FlowSink) -> None:
@@ -234,15 +205,15 @@ def _traffic(cells: list[str], v: _Values, sink: FlowSink) -> None:
     app = cells[_APP]
     sink.connection(
         ts,
-        v.addr(cells[_SRC]),
-        _int(cells[_SPORT], "source port", 65535),
-        v.addr(cells[_DST]),
-        _int(cells[_DPORT], "destination port", 65535),
+        address(cells[_SRC]),
+        whole_number(cells[_SPORT], "source port", 65535),
+        address(cells[_DST]),
+        whole_number(cells[_DPORT], "destination port", 65535),
         proto,
         service=app if app else None,
-        duration=float(_int(cells[_ELAPSED], "elapsed time")),
-        bytes_out=_int(cells[_SENT], "bytes sent"),
-        bytes_in=_int(cells[_RECEIVED_BYTES], "bytes received"),
+        duration=float(whole_number(cells[_ELAPSED], "elapsed time")),
+        bytes_out=whole_number(cells[_SENT], "bytes sent"),
+        bytes_in=whole_number(cells[_RECEIVED_BYTES], "bytes received"),
     )
 
 

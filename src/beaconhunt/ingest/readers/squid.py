@@ -118,6 +118,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
+from beaconhunt.ingest.readers._fields import show
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = [
@@ -128,7 +129,6 @@ __all__ = [
     "authority",
     "ip_text",
     "port_number",
-    "show",
     "target_of",
 ]
 
@@ -150,11 +150,6 @@ _NO_HOST = "no destination host (error:, /path or * URL)"
 
 
 # -- values shared with the W3C reader -------------------------------------------------------
-
-
-def show(text: str) -> str:
-    """A field as shown in a message: quoted, escapes visible, cut at 40 characters."""
-    return repr(text[:40] + ("..." if len(text) > 40 else ""))
 
 
 @lru_cache(maxsize=1 << 16)

@@ -120,12 +120,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
+from beaconhunt.ingest.readers._fields import show
 from beaconhunt.ingest.readers.squid import (
     DEFAULT_PORTS,
     authority,
     ip_text,
     port_number,
-    show,
     target_of,
 )
 from beaconhunt.ingest.sniff import open_text

@@ -69,12 +69,12 @@ of the four days.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
+from beaconhunt.ingest.readers._fields import address, show, whole_number
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = ["DEFAULT_FIELDS", "READER", "WinFwReader"]
@@ -103,7 +103,6 @@ _DETECT_LINES = 10
 _UNUSABLE = (
     "#Fields: lacks date, time, action, protocol, addresses, ports or path: records below skipped"
 )
-_CACHE = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,17 +152,11 @@ def _headerless(line: str) -> _Layout | None:
     return _layout(list(DEFAULT_FIELDS) + (["pid"] if len(cells) == 18 else []))
 
 
-def _show(text: str) -> str:
-    """A field as shown in a message: quoted, escapes visible, cut at 40 characters."""
-    return repr(text[:40] + ("..." if len(text) > 40 else ""))
-
-
 class _Values:
     """Field parsers with the caches one file shares."""
 
     def __init__(self) -> None:
         self.days: dict[str, float] = {}
-        self.addrs: dict[str, str] = {}
 
     def clock(self, date: str, time: str) -> float:
         """``YYYY-MM-DD`` and ``hh:mm:ss`` as epoch seconds, read as UTC."""
@@ -180,26 +173,8 @@ class _Values:
             if h > 23 or m > 59 or s > 60:
                 raise ValueError
         except ValueError:
-            raise ValueError(f"unreadable time {_show(date + ' ' + time)}") from None
+            raise ValueError(f"unreadable time {show(date + ' ' + time)}") from None
         return day + h * 3600 + m * 60 + s
-
-    def addr(self, text: str) -> str:
-        found = self.addrs.get(text)
-        if found is None:
-            try:
-                found = str(ipaddress.ip_address(text))
-            except ValueError:
-                raise ValueError(f"not an IP address: {_show(text)}") from None
-            if len(self.addrs) > _CACHE:
-                self.addrs.clear()
-            self.addrs[text] = found
-        return found
-
-
-def _port(text: str, what: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
-        raise ValueError(f"unreadable {what} {_show(text)}")
-    return int(text)
 
 
 def _icmp(cells: list[str], at: int) -> int | None:
@@ -211,7 +186,7 @@ def _record(cells: list[str], lay: _Layout, v: _Values, sink: FlowSink) -> None:
     """One record: a connection, a skip, or ValueError."""
     action = cells[lay.action]
     if action not in _ACTIONS:
-        raise ValueError(f"unknown action {_show(action)}")
+        raise ValueError(f"unknown action {show(action)}")
     skip = _ACTIONS[action]
     if skip is None and action == "ALLOW" and cells[lay.path] != "SEND":
         skip = _PATH_SKIPS.get(cells[lay.path], "forwarded or unknown path")
@@ -226,9 +201,9 @@ def _record(cells: list[str], lay: _Layout, v: _Values, sink: FlowSink) -> None:
     if proto == "icmp":
         sport, dport = _icmp(cells, lay.icmptype), _icmp(cells, lay.icmpcode)
     else:
-        sport = _port(cells[lay.sport], "source port")
-        dport = _port(cells[lay.dport], "destination port")
-    sink.connection(ts, v.addr(cells[lay.src]), sport, v.addr(cells[lay.dst]), dport, proto)
+        sport = whole_number(cells[lay.sport], "source port", 65535)
+        dport = whole_number(cells[lay.dport], "destination port", 65535)
+    sink.connection(ts, address(cells[lay.src]), sport, address(cells[lay.dst]), dport, proto)
 
 
 class WinFwReader(NetworkReader):
