@@ -438,6 +438,7 @@ def _evaluate_grid(
     mix = GRID_MIX if args.implants is None else parse_implants(args.implants)
     n_seeds = seeds if seeds is not None else (2 if quick else 4)
     started = time.perf_counter()
+    measured = _measured()  # the code that runs: commit and tree as the grid starts
 
     def progress(i: int, total: int, p: GridPoint, seed: int) -> None:
         click.echo(
@@ -456,7 +457,7 @@ def _evaluate_grid(
         progress=progress,
     )
     if out_dir is not None:
-        _write_grid(result, out_dir)
+        _write_grid(result, out_dir, measured)
     if fmt == "json":
         click.echo(grid_json(result), nl=False)
     else:
@@ -468,13 +469,13 @@ def _evaluate_grid(
     )
 
 
-def _write_grid(result: GridResult, out_dir: Path) -> None:
+def _write_grid(result: GridResult, out_dir: Path, measured: str) -> None:
     """The PNG curves and accuracy-grid.md (with the command, date, machine and commit)."""
     from beaconhunt.lab.plots import plot_name, write_plots
 
     paths = write_plots(result, out_dir)
     images = {k: plot_name(k) for k in result.knobs}
-    text = grid_markdown(result, command=_command_line(), measured=_measured(), images=images)
+    text = grid_markdown(result, command=_command_line(), measured=measured, images=images)
     target = out_dir / _GRID_FILE
     try:
         target.write_text(text, encoding="utf-8")
