@@ -101,11 +101,11 @@ Sliver's mTLS on 8888 does not use a proxy and is absent) with the same
 connection count. Scores are lower by up to ``weight_size * (1 - size_unknown)``
 = 0.10: without ``bytes_out`` the size sub-score is the neutral 0.5 where Zeek's
 steady check-ins score near 1. Measured over seeds 3, 7, 11 and 21: implants
-0.098 at most, every pair 0.100; the test allows 0.105. Decisions: the same for
+0.100 at most, every pair 0.100; the test allows 0.105. Decisions: the same for
 implants with a name (``monitor`` without context files); a direct-IP implant
-that Zeek escalates (``rare-and-correlated``: its ``dest.no_dns`` evidence needs
-DNS logs, which a proxy log lacks) is monitored, or closed when the lost 0.10
-takes it under the beacon threshold (seeds 3 and 7: 0.72 -> 0.64, 0.77 -> 0.68).
+that Zeek escalates on its ``dest.no_dns`` evidence (which needs DNS logs, which
+a proxy log lacks) is monitored (Meterpreter on every seed: 0.996-0.998 with
+Zeek, 0.898 here).
 """
 
 from __future__ import annotations
