@@ -36,6 +36,8 @@ from beaconhunt.lab import (
     Hunter,
     HuntOutput,
     evaluate_folder,
+    grid_points,
+    point_scenario,
     run_grid,
 )
 from beaconhunt.lab.render import (
@@ -437,6 +439,14 @@ def _evaluate_grid(
     """Run the grid, print its tables, and with ``--out`` write the plots and Markdown."""
     mix = GRID_MIX if args.implants is None else parse_implants(args.implants)
     n_seeds = seeds if seeds is not None else (2 if quick else 4)
+    if out_dir is not None:
+        from beaconhunt.lab.plots import require_plotting
+
+        require_plotting()
+    grid = QUICK_GRID if quick else FULL_GRID
+    hosts = 40 if args.hosts is None else args.hosts
+    for p in grid_points(grid):  # a scenario that cannot be built fails now, not midway
+        point_scenario(p, args.seed, hosts, mix)
     started = time.perf_counter()
     measured = _measured()  # the code that runs: commit and tree as the grid starts
 
@@ -449,9 +459,9 @@ def _evaluate_grid(
 
     result = run_grid(
         hunter,
-        QUICK_GRID if quick else FULL_GRID,
+        grid,
         seeds=tuple(range(args.seed, args.seed + n_seeds)),
-        hosts=40 if args.hosts is None else args.hosts,
+        hosts=hosts,
         mix=mix,
         sysmon=args.sysmon,
         progress=progress,

@@ -172,3 +172,27 @@ def test_evaluate_grid_writes_plots_and_markdown(
     assert "| jitter | cobalt_strike | sliver | havoc | mythic | meterpreter | all |" in page
     assert "[1/2] jitter 0%, seed 7" in res.stderr and "[2/2] loss 30%" in res.stderr
     assert "### Jitter sweep (sleep 1 min, loss 0%)" in res.stdout
+
+
+def test_grid_plots_without_matplotlib_fail_before_any_capture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    ran: list[object] = []
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.setattr(cli_lab, "run_grid", lambda *a, **k: ran.append(a))
+    res = CliRunner().invoke(main, ["evaluate", "--grid", "--quick", "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "pip install 'beaconhunt[lab]'" in res.stderr
+    assert ran == []  # refused up front, not after ten minutes of grid
+
+
+def test_a_grid_too_big_for_the_network_fails_before_any_capture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ran: list[object] = []
+    monkeypatch.setattr(cli_lab, "run_grid", lambda *a, **k: ran.append(a))
+    res = CliRunner().invoke(main, ["evaluate", "--grid", "--quick", "--hosts", "12"])
+    assert res.exit_code == 2
+    assert "infected hosts need more than" in res.stderr and ran == []

@@ -21,7 +21,7 @@ from beaconhunt.lab.render import knob_value
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["INSTALL_HINT", "plot_name", "write_plots"]
+__all__ = ["INSTALL_HINT", "plot_name", "require_plotting", "write_plots"]
 
 INSTALL_HINT = "pip install 'beaconhunt[lab]'"
 _LABELS = {"jitter": "jitter (fraction of the sleep)", "sleep": "sleep (log scale)",
@@ -42,6 +42,12 @@ def _figure_class() -> Any:
     except ImportError as exc:
         raise ConfigError(f"the accuracy plots need matplotlib: {INSTALL_HINT}") from exc
     return Figure
+
+
+def require_plotting() -> None:
+    """Raise :class:`~beaconhunt.errors.ConfigError` now, not after a long grid,
+    when matplotlib is missing."""
+    _figure_class()
 
 
 def write_plots(result: GridResult, out_dir: Path) -> list[Path]:
