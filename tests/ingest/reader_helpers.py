@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from beaconhunt.ingest.loader import LoadReport, load_paths
+from beaconhunt.lab import Label, load_labels, match
+from beaconhunt.model import Finding
 from beaconhunt.store.duckdb import DuckDBStore
 
 
@@ -26,3 +29,22 @@ def load(
 def problems(report: LoadReport) -> list[tuple[int | None, str]]:
     """(line, message) of every problem the load reported."""
     return [(p.line, p.message) for p in report.problems]
+
+
+def implant_pairs(
+    labels_csv: Path, zeek: Sequence[Finding], other: Sequence[Finding]
+) -> list[tuple[Label, Finding, Finding]]:
+    """Every implant of ``labels_csv`` with its finding in the Zeek hunt and in the other
+    format's hunt (matched by name, or by address when that format has no names, as
+    ``beaconhunt evaluate`` matches); asserts both hunts report it."""
+    labels = load_labels(labels_csv)
+    by_zeek = {o.label.key: o.finding for o in match(zeek, labels)}
+    by_other = {o.label.key: o.finding for o in match(other, labels)}
+    out = []
+    for lab in labels:
+        if not lab.implant:
+            continue
+        z, n = by_zeek[lab.key], by_other[lab.key]
+        assert z is not None and n is not None, lab
+        out.append((lab, z, n))
+    return out

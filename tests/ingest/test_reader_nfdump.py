@@ -3,13 +3,13 @@ and the hunt over the generator's nfdump rendering compared with the hunt over i
 
 from __future__ import annotations
 
-import csv
 import gzip
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from reader_helpers import implant_pairs
 from reader_helpers import load as _load
 from reader_helpers import problems as _problems
 
@@ -18,7 +18,6 @@ from beaconhunt.ingest.network import FlowSink
 from beaconhunt.ingest.readers import network_readers
 from beaconhunt.ingest.readers import nfdump as nf
 from beaconhunt.ingest.sniff import sniff
-from beaconhunt.lab import IMPLANT_KINDS, load_labels, match
 from beaconhunt.model import Finding
 from beaconhunt.pipeline import hunt
 from beaconhunt.synth import LOGS, GenerationSummary, Scenario, generate
@@ -400,16 +399,9 @@ def test_hunting_the_nfdump_rendering_finds_every_implant_like_zeek(
 ) -> None:
     day = days[layout].out_dir
     flows = hunt([day / render_nfdump.FILE_NAME], HuntSettings()).findings
-    labels = load_labels(days["zeek"].out_dir / "labels.csv")
-    by_zeek = {(o.label.src_ip, o.label.dst, o.label.dst_port): o.finding
-               for o in match(zeek_findings, labels)}  # fmt: skip
-    with (days["zeek"].out_dir / "labels.csv").open(encoding="utf-8", newline="") as fh:
-        implants = [r for r in csv.DictReader(fh) if r["kind"] in IMPLANT_KINDS]
-    assert len(implants) >= 5
-    for lab in implants:
-        z = by_zeek[(lab["src_ip"], lab["dst"].lower(), int(lab["dst_port"]))]
-        n = next((f for f in flows if (f.src_ip, f.dst_ip, f.dst_port) ==
-                  (lab["src_ip"], lab["dst_ip"], int(lab["dst_port"]))), None)  # fmt: skip
-        assert z is not None and n is not None, lab
-        assert abs(z.score - n.score) <= SCORE_TOLERANCE, (lab["kind"], z.score, n.score)
+    pairs = implant_pairs(days["zeek"].out_dir / "labels.csv", zeek_findings, flows)
+    assert len(pairs) >= 5
+    for lab, z, n in pairs:
+        assert n.dst_ip in lab.addresses, lab  # keyed by address
+        assert abs(z.score - n.score) <= SCORE_TOLERANCE, (lab.kind, z.score, n.score)
         assert n.dst_domain is None  # flows carry no names

@@ -3,7 +3,6 @@ headers, and the hunt over the generator's per-host rendering compared with its 
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from reader_helpers import implant_pairs
 from reader_helpers import load as _load
 from reader_helpers import problems as _problems
 
@@ -19,7 +19,6 @@ from beaconhunt.config import HuntSettings
 from beaconhunt.ingest.readers import network_readers
 from beaconhunt.ingest.readers import winfw as wf
 from beaconhunt.ingest.sniff import sniff
-from beaconhunt.lab import IMPLANT_KINDS, load_labels, match
 from beaconhunt.model import Decision, Finding
 from beaconhunt.pipeline import hunt
 from beaconhunt.synth import LOGS, GenerationSummary, Scenario, generate
@@ -276,17 +275,10 @@ def test_hunting_the_rendering_finds_every_implant_like_zeek(
 
 def _compare(day: Path, zeek: list[Finding], fw: list[Finding]) -> list[tuple[float, float]]:
     """Every implant in both hunts, the score within the tolerance, the size sub-score neutral."""
-    by_zeek = {(o.label.src_ip, o.label.dst, o.label.dst_port): o.finding
-               for o in match(zeek, load_labels(day / "labels.csv"))}  # fmt: skip
-    with (day / "labels.csv").open(encoding="utf-8", newline="") as fh:
-        implants = [r for r in csv.DictReader(fh) if r["kind"] in IMPLANT_KINDS]
     out = []
-    for lab in implants:
-        z = by_zeek[(lab["src_ip"], lab["dst"].lower(), int(lab["dst_port"]))]
-        n = next((f for f in fw if (f.src_ip, f.dst_ip, f.dst_port) ==
-                  (lab["src_ip"], lab["dst_ip"], int(lab["dst_port"]))), None)  # fmt: skip
-        assert z is not None and n is not None, lab
-        assert abs(z.score - n.score) <= SCORE_TOLERANCE, (lab["kind"], z.score, n.score)
+    for lab, z, n in implant_pairs(day / "labels.csv", zeek, fw):
+        assert n.dst_ip in lab.addresses and n.dst_domain is None, lab  # keyed by address
+        assert abs(z.score - n.score) <= SCORE_TOLERANCE, (lab.kind, z.score, n.score)
         assert n.components is not None and n.components.size == 0.5  # no bytes: neutral
         assert n.decision != Decision.ESCALATE or z.decision == Decision.ESCALATE, lab
         out.append((z.score, n.score))
