@@ -201,8 +201,19 @@ def _scenario_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Write the network traffic as this product's logs instead of Zeek's"
     " (the same simulated connections; see docs/formats.md).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into OUT_DIR even if it is not empty (files of the same name are replaced,"
+    " others stay and will be hunted too).",
+)
 def generate_cmd(
-    out_dir: Path, log_format: str, rotate: bool, network_format: str, **options: Any
+    out_dir: Path,
+    log_format: str,
+    rotate: bool,
+    network_format: str,
+    force: bool,
+    **options: Any,
 ) -> None:
     """Write a synthetic enterprise capture with hidden implants to OUT_DIR.
 
@@ -222,6 +233,11 @@ def generate_cmd(
             err=True,
         )
         fmt: LogFormat = "json" if log_format == "json" else "tsv"
+        if not force and out_dir.is_dir() and any(out_dir.iterdir()):
+            raise ConfigError(
+                f"{out_dir} is not empty: logs left there from another run would be hunted"
+                " and scored too; choose a new folder or give --force"
+            )
         if network_format != "zeek" and (rotate or log_format != "tsv"):
             raise ConfigError(
                 "--format and --gzip describe Zeek logs; leave them out with --network"

@@ -196,3 +196,14 @@ def test_a_grid_too_big_for_the_network_fails_before_any_capture(
     res = CliRunner().invoke(main, ["evaluate", "--grid", "--quick", "--hosts", "12"])
     assert res.exit_code == 2
     assert "infected hosts need more than" in res.stderr and ran == []
+
+
+def test_generate_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "old-firewall.log").write_text("leftover\n")
+    args = ["generate", str(tmp_path), "--hosts", "12", "--days", "0.05", "--no-sysmon"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and "is not empty" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old-firewall.log"]
+    forced = CliRunner().invoke(main, [*args, "--force"])
+    assert forced.exit_code == 0, forced.stderr
+    assert (tmp_path / "conn.log").is_file() and (tmp_path / "old-firewall.log").is_file()
