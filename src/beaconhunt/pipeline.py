@@ -416,7 +416,7 @@ def _session_view(
         return None
     sub = s.select(pairs)
     scores = score_batch(SeriesBatch(sub.ts, sub.bytes_out, sub.bytes_in, sub.offsets),
-                         start, end, job.score)  # fmt: skip
+                         start, end, job.score, tails=False)  # fmt: skip
     kept = _prefilter(scores, job.filters)
     best = np.where(kept.keep, scores.score, -1.0)
     return _Folded(pairs.astype(np.int64), sub, best, kept, plain[pairs])
@@ -444,7 +444,7 @@ def _score_sessions(
     connection count and last time and the ``timing.bursts`` reason; also the
     session start times (what the interval statistics describe)."""
     ts, bo, bi = folded.pair(j)
-    detail = score_series(ts, bo, bi, start, end, score)
+    detail = score_series(ts, bo, bi, start, end, score, tails=False)
     bursts = Evidence(
         "timing.bursts",
         f"{connections.size:,} connections in {ts.size:,} check-in sessions: connections"

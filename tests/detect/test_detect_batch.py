@@ -52,6 +52,7 @@ FIELDS: list[tuple[str, Any]] = [
     ("mean_residual", lambda p: p.mean_residual),
     ("near_fraction", lambda p: p.near_fraction),
     ("multiple_fraction", lambda p: p.multiple_fraction),
+    ("tail_fraction", lambda p: p.tail_fraction),
     ("bytes_out_median", lambda p: p.bytes_out_median),
     ("bytes_out_rel_mad", lambda p: p.bytes_out_rel_mad),
     ("bytes_in_median", lambda p: p.bytes_in_median),
@@ -217,3 +218,16 @@ def test_segment_sort_puts_nan_last_and_handles_long_segments() -> None:
     assert seg.search_sorted(ordered, offsets[:-1], np.array([5000, 2, 3, 0]), np.full(4, 0.5))[
         1:
     ].tolist() == [0, int((parts[2] < 0.5).sum()), 0]
+
+
+def test_batch_equals_scalar_without_the_tail_measure() -> None:
+    """The session view scores with tails=False in both scorers; they must still agree."""
+    batch = batch_of([beacon_series("havoc", 60.0, 0.9, seed=1), poisson_series(30.0, seed=2),
+                      periodic_series(60.0, 300)])  # fmt: skip
+    without = score_batch(batch, 0.0, DAY, tails=False)
+    with_tails = score_batch(batch, 0.0, DAY)
+    for i in range(batch.n_pairs):
+        want = score_series(*batch.pair(i), 0.0, DAY, tails=False)
+        assert without.dispersion[i] == pytest.approx(want.components.dispersion, abs=1e-9)
+        assert without.score[i] == pytest.approx(want.score, abs=1e-9)
+        assert without.dispersion[i] <= with_tails.dispersion[i]

@@ -136,6 +136,7 @@ class BatchScores:
     mean_residual: FloatArray
     near_fraction: FloatArray
     multiple_fraction: FloatArray
+    tail_fraction: FloatArray
     bytes_out_median: FloatArray
     bytes_out_rel_mad: FloatArray
     bytes_in_median: FloatArray
@@ -215,6 +216,7 @@ class _Timing:
     mean_residual: FloatArray
     near_fraction: FloatArray
     multiple_fraction: FloatArray
+    tail_fraction: FloatArray
 
 
 def _timing(iv: _Sorted, offsets: IntArray, s: ScoreSettings) -> _Timing:
@@ -232,7 +234,17 @@ def _timing(iv: _Sorted, offsets: IntArray, s: ScoreSettings) -> _Timing:
         mean_residual=resid[0],
         near_fraction=resid[1],
         multiple_fraction=resid[2],
+        tail_fraction=_tails(iv, med),
     )
+
+
+def _tails(iv: _Sorted, med: FloatArray) -> FloatArray:
+    """Per pair, :func:`stats.tail_fraction`: intervals ``< TAIL_LOW·m`` or ``>= TAIL_HIGH·m``."""
+    m = np.where(np.isnan(med), 0.0, med)
+    low = seg.search_sorted(iv.values, iv.starts, iv.n, stats.TAIL_LOW * m)
+    below_high = seg.search_sorted(iv.values, iv.starts, iv.n, stats.TAIL_HIGH * m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(iv.n > 0, (low + iv.n - below_high) / iv.n, np.nan)
 
 
 def _core(
@@ -289,8 +301,11 @@ def score_batch(
     span_start: float,
     span_end: float,
     settings: ScoreSettings = DEFAULT_SETTINGS,
+    *,
+    tails: bool = True,
 ) -> BatchScores:
-    """Score every pair of ``batch``: the numbers of ``score_series`` for each, vectorized."""
+    """Score every pair of ``batch``: the numbers of ``score_series`` for each, vectorized
+    (``tails`` as there)."""
     span = _check_span(span_start, span_end)
     off = batch.offsets
     sorter = seg.SegmentSorter(off)
@@ -300,7 +315,7 @@ def score_batch(
     del iv
     sizes = _sizes(sorter, batch)
     first, last = _first_last(batch.ts, off)
-    comps = _components(tm, n_intervals, sizes, last - first, span, settings)
+    comps = _components(tm, n_intervals, sizes, last - first, span, settings, tails)
     return BatchScores(
         **comps,
         n=np.diff(off).astype(np.int64),
@@ -316,6 +331,7 @@ def score_batch(
         mean_residual=tm.mean_residual,
         near_fraction=tm.near_fraction,
         multiple_fraction=tm.multiple_fraction,
+        tail_fraction=tm.tail_fraction,
         bytes_out_median=sizes.out_median,
         bytes_out_rel_mad=sizes.out_rel_mad,
         bytes_in_median=sizes.in_median,
@@ -359,6 +375,7 @@ def _components(
     active: FloatArray,
     span: float,
     s: ScoreSettings,
+    tails: bool = True,
 ) -> dict[str, FloatArray]:
     """Every sub-score array and the composite, with the kernels of the scalar spec."""
     active = np.where(np.isnan(active), 0.0, active)
@@ -367,7 +384,10 @@ def _components(
     c_disp = stats._null_scale_v(n, s.dispersion_level, s.dispersion_null_sd, s.null_z)
     c_per = stats._null_scale_v(n, s.periodicity_level, s.periodicity_null_sd, s.null_z)
     parts = {
-        "dispersion": stats._ratio_score_v(tm.rel_mad, c_disp),
+        "dispersion": np.maximum(
+            stats._ratio_score_v(tm.rel_mad, c_disp),
+            stats._tail_score_v(tm.tail_fraction, n, s.null_z) if tails else 0.0,
+        ),
         "skew_score": stats._skew_score_v(tm.skew),
         "periodicity": stats._ratio_score_v(tm.mean_residual, c_per),
         "size": np.where(sizes.out_known > 0, size, s.size_unknown),

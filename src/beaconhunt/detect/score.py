@@ -2,8 +2,11 @@
 
 ``score = count × (w_d·dispersion + w_s·skew + w_p·periodicity + g·(w_z·size + w_c·coverage))``
 
-* ``dispersion``: relative MAD of the intervals (:func:`stats.dispersion_score`),
-  judged against what random gaps of the same sample size would show;
+* ``dispersion``: the better of two regularity measures, each judged against
+  what random gaps of the same sample size would show: the relative MAD of the
+  intervals (:func:`stats.dispersion_score`) and the share of intervals far
+  from the median (:func:`stats.tail_score`), which stays 0 for a timer however
+  large its jitter;
 * ``skew``: Bowley skew of the core intervals (:func:`stats.skew_score`);
 * ``periodicity``: residual to the nearest multiple of the period
   (:mod:`beaconhunt.detect.periodicity`), which forgives missed check-ins;
@@ -206,6 +209,7 @@ class PairScore:
     bytes_out_rel_mad: float
     bytes_in_median: float
     reasons: tuple[Evidence, ...] = field(default_factory=tuple)
+    tail_fraction: float = math.nan
 
     @property
     def score(self) -> float:
@@ -257,8 +261,14 @@ def score_series(
     span_start: float,
     span_end: float,
     settings: ScoreSettings = DEFAULT_SETTINGS,
+    *,
+    tails: bool = True,
 ) -> PairScore:
     """Score one pair's connections (the reference implementation, with reasons).
+
+    ``tails=False`` leaves the tail measure out of ``dispersion``: for check-in
+    sessions (:mod:`beaconhunt.detect.sessions`), whose intervals are all longer
+    than the burst gap by construction, so even random gaps have no short tail.
 
     ``ts`` are epoch seconds in any order (they are sorted; bytes are only used
     through order-free medians); ``bytes_out``/``bytes_in`` may hold NaN for
@@ -271,7 +281,7 @@ def score_series(
     d = stats.intervals(t, settings.min_interval_s)
     bo = _known(bytes_out)
     active = float(t[-1] - t[0]) if t.size else 0.0
-    result = _pair_score(t, d, bo, _known(bytes_in), active, span, settings)
+    result = _pair_score(t, d, bo, _known(bytes_in), active, span, settings, tails)
     return replace(result, reasons=explain(result, d, span, settings))
 
 
@@ -283,6 +293,7 @@ def _pair_score(
     active: float,
     span: float,
     s: ScoreSettings,
+    tails: bool = True,
 ) -> PairScore:
     """Statistics and sub-scores of one pair (no reasons yet)."""
     per = measure_periodicity(
@@ -291,8 +302,14 @@ def _pair_score(
     skew = stats.bowley_skew(core_intervals(d), s.skew_min_rel_iqr, s.skew_min_iqr_s)
     rel, bo_rel = stats.rel_mad(d), stats.rel_mad(bo)
     size = stats.size_score(bo_rel, s.size_scale) if bo.size else s.size_unknown
+    tail = stats.tail_fraction(d)
+    dispersion = stats.dispersion_score(
+        rel, d.size, s.dispersion_level, s.dispersion_null_sd, s.null_z
+    )
+    if tails:
+        dispersion = max(dispersion, stats.tail_score(tail, d.size, s.null_z))
     parts = (
-        stats.dispersion_score(rel, d.size, s.dispersion_level, s.dispersion_null_sd, s.null_z),
+        dispersion,
         stats.skew_score(skew),
         per.score,
         size,
@@ -315,6 +332,7 @@ def _pair_score(
         mean_residual=per.mean_residual,
         near_fraction=per.near_fraction,
         multiple_fraction=per.multiple_fraction,
+        tail_fraction=tail,
         bytes_out_median=stats.median(bo),
         bytes_out_rel_mad=bo_rel,
         bytes_in_median=stats.median(bi),
