@@ -267,3 +267,46 @@ def test_statistics_do_not_depend_on_order(xs: list[float]) -> None:
     for f in (stats.median, stats.mad, stats.rel_mad, stats.bowley_skew):
         assert same(f(v), f(w))
     assert -1.0 <= stats.bowley_skew(v) <= 1.0
+
+
+def test_tail_fraction_counts_intervals_far_from_the_median() -> None:
+    # median 10: 0.4 < 0.05 x 10 and 25 >= 2.5 x 10 are tails; 0.5 and 24.9 are not
+    assert stats.tail_fraction([0.4, 10, 10, 10, 25]) == pytest.approx(2 / 5)
+    assert stats.tail_fraction([0.5, 10, 10, 10, 24.9]) == 0.0
+    assert stats.tail_fraction([60.0] * 10) == 0.0
+    assert math.isnan(stats.tail_fraction([]))
+
+
+def test_tail_level_is_the_exponential_tail_mass() -> None:
+    # P(X < 0.05 m) + P(X >= 2.5 m) for exponential X with median m: 1 - 2^-0.05 + 2^-2.5
+    assert pytest.approx(0.0341 + 0.1768, abs=1e-4) == stats.TAIL_LEVEL
+    rng = np.random.default_rng(3)
+    measured = np.mean([stats.tail_fraction(rng.exponential(1.0, 1000)) for _ in range(200)])
+    assert measured == pytest.approx(stats.TAIL_LEVEL, abs=0.005)
+
+
+@pytest.mark.parametrize(
+    ("fraction", "n", "expected"),
+    [
+        (0.0, 39, 0.0),  # too few intervals: random gaps often have no tail at all
+        (0.0, 40, 1.0),
+        (0.0, 1000, 1.0),
+        # c(100) = 0.2109 - 2.33 x 0.45 / 10 = 0.1061; 1 - (0.05 / 0.1061)^2 = 0.778
+        (0.05, 100, 0.778),
+        (0.21, 1000, 0.0),  # as random as Poisson
+        (math.nan, 100, 0.0),
+    ],
+)
+def test_tail_score(fraction: float, n: int, expected: float) -> None:
+    assert stats.tail_score(fraction, n) == pytest.approx(expected, abs=1e-3)
+
+
+def test_tail_score_tells_heavy_jitter_from_random_gaps() -> None:
+    """90% uniform jitter around 60 s (Havoc) and exponential gaps of the same mean, 300 each:
+    the relative MAD barely separates them (0.45 against 0.69), the tail fraction does."""
+    rng = np.random.default_rng(11)
+    jittered = 60.0 + 54.0 * (2.0 * rng.random(300) - 1.0)
+    random_gaps = rng.exponential(60.0, 300)
+    assert stats.tail_score(stats.tail_fraction(jittered), 300) == 1.0
+    assert stats.tail_score(stats.tail_fraction(random_gaps), 300) < 0.1
+    assert stats.dispersion_score(stats.rel_mad(jittered), 300) < 0.6

@@ -90,7 +90,14 @@ def _timing(p: PairScore, d: FloatArray, s: ScoreSettings) -> list[Evidence]:
     if p.rel_mad <= REGULAR_REL_MAD and c.periodicity >= GOOD:
         out.append(Evidence("timing.regular", f"{head}: {near}"))
     elif c.dispersion >= GOOD or c.periodicity >= GOOD:
-        out.append(Evidence("timing.jitter_tolerant", f"{head}: {near} (jitter tolerated)"))
+        bounded = (
+            f"; {p.tail_fraction:.0%} of intervals under 0.05x or over 2.5x the median"
+            " (random gaps: 21%)"
+            if p.tail_fraction == p.tail_fraction  # not NaN
+            else ""
+        )
+        text = f"{head}: {near} (jitter tolerated){bounded}"
+        out.append(Evidence("timing.jitter_tolerant", text))
     else:
         out.append(Evidence("timing.irregular", f"intervals vary widely: {head}; only {near}"))
     if p.multiple_fraction >= MISSED_MIN_FRACTION and c.periodicity >= GOOD:
