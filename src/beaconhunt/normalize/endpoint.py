@@ -13,7 +13,9 @@ Two uses of the same records:
   address for proxied requests, whose port Sysmon sees as the proxy port),
   same source port where both know it, and start times within a tolerance
   that survives a few seconds of clock skew between sensor and endpoint. When
-  several events qualify, the closest in time wins. Event 1 (joined on
+  several events qualify, the closest in time wins. A row of a proxy's own log
+  (Squid, W3C) is also matched to the client's event to the proxy
+  (:data:`ATTRIBUTION_SQL` says how the proxy is found). Event 1 (joined on
   ``(host, ProcessGuid)``, never the PID alone: PIDs are reused) adds the
   command line, user and parent.
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from beaconhunt.normalize.destination import PAIR_KEY
 
-__all__ = ["ATTRIBUTION_SQL", "ENDPOINT_CONN_INSERT", "SYSMON_DNS_MAP"]
+__all__ = ["ATTRIBUTION_SQL", "ENDPOINT_CONN_INSERT", "PROXY_LOGS", "SYSMON_DNS_MAP"]
 
 #: One row per (host, answer IP) of Sysmon DNS queries (event 22). Sysmon's
 #: QueryResults reads like ``type:  5 cdn.example.net;::ffff:203.0.113.7;``.
@@ -57,29 +59,64 @@ SELECT *, {PAIR_KEY} FROM (
 )
 """
 
+#: Logs written by a web proxy: their rows name the requested host and the upstream server,
+#: while the client's Sysmon event 3 shows the connection to the proxy itself.
+PROXY_LOGS = ("squid", "w3c")
+
 #: Per reported pair (``_rep``: pair_id, pair_key) and process, how many of the
-#: pair's connections were matched. Parameters: start, end, tolerance, tolerance.
-ATTRIBUTION_SQL = """
+#: pair's connections were matched. Parameters: start, end, then the tolerance six times.
+#:
+#: Rows of a proxy's own log (:data:`PROXY_LOGS`) are matched two ways: directly,
+#: like the others (a transparent proxy, or Sysmon seeing the upstream address), and
+#: through the proxy: an event 3 of the same client within the tolerance to the
+#: proxy's address and port. Proxy logs rarely say where the proxy listens, so the
+#: endpoint is inferred: the TCP (address, port) that the client's events reach around
+#: at least half of the proxy-log rows that have any TCP event around them (not the
+#: DNS lookups that often precede a request: those are UDP).
+ATTRIBUTION_SQL = (
+    """
 WITH rows AS (
   SELECT row_number() OVER () AS rid, p.pair_id, c.ts, c.src_ip, c.src_port, c.dst_ip,
-         c.dst_port, c.proxied, c.log, c.process_guid, c.process_image, c.src_host
+         c.dst_port, c.proxied, c.log, c.process_guid, c.process_image, c.src_host,
+         c.log IN ("""
+    + ", ".join(f"'{name}'" for name in PROXY_LOGS)
+    + """) AS via_proxy_log
   FROM conn c JOIN _rep p ON c.pair_key = p.pair_key
   WHERE c.ts BETWEEN ? AND ?
 ),
-network AS (
-  SELECT r.rid, r.pair_id,
-         arg_min(n.host, abs(n.ts - r.ts)) AS host,
-         arg_min(n.process_guid, abs(n.ts - r.ts)) AS process_guid,
-         arg_min(n.image, abs(n.ts - r.ts)) AS image,
-         arg_min(n.pid, abs(n.ts - r.ts)) AS pid,
-         arg_min(n.user, abs(n.ts - r.ts)) AS user
+around_proxy_rows AS (
+  SELECT r.rid, n.dst_ip, n.dst_port
+  FROM rows r JOIN net_conn n
+    ON n.src_ip = r.src_ip AND n.ts BETWEEN r.ts - ? AND r.ts + ?
+  WHERE r.via_proxy_log AND coalesce(n.initiated, true) AND lower(n.proto) = 'tcp'
+),
+proxy_endpoints AS (
+  SELECT dst_ip, dst_port FROM around_proxy_rows GROUP BY dst_ip, dst_port
+  HAVING count(DISTINCT rid) * 2 >= (SELECT count(DISTINCT rid) FROM around_proxy_rows)
+),
+candidates AS (
+  SELECT r.rid, r.pair_id, n.host, n.process_guid, n.image, n.pid, n.user,
+         abs(n.ts - r.ts) AS dt
   FROM rows r JOIN net_conn n
     ON n.src_ip = r.src_ip AND n.dst_ip = r.dst_ip
    AND (r.proxied OR n.dst_port = r.dst_port)
    AND (r.src_port IS NULL OR n.src_port IS NULL OR n.src_port = r.src_port)
    AND n.ts BETWEEN r.ts - ? AND r.ts + ?
   WHERE r.log <> 'sysmon'
-  GROUP BY r.rid, r.pair_id
+  UNION ALL
+  SELECT r.rid, r.pair_id, n.host, n.process_guid, n.image, n.pid, n.user,
+         abs(n.ts - r.ts) AS dt
+  FROM rows r JOIN net_conn n
+    ON n.src_ip = r.src_ip AND n.ts BETWEEN r.ts - ? AND r.ts + ?
+  JOIN proxy_endpoints e ON n.dst_ip = e.dst_ip AND n.dst_port = e.dst_port
+  WHERE r.via_proxy_log AND coalesce(n.initiated, true)
+),
+network AS (
+  SELECT rid, pair_id,
+         arg_min(host, dt) AS host, arg_min(process_guid, dt) AS process_guid,
+         arg_min(image, dt) AS image, arg_min(pid, dt) AS pid, arg_min(user, dt) AS user
+  FROM candidates
+  GROUP BY rid, pair_id
 ),
 endpoint AS (
   SELECT r.rid, r.pair_id, r.src_host AS host, r.process_guid, r.process_image AS image,
@@ -110,3 +147,4 @@ JOIN totals t USING (pair_id)
 LEFT JOIN created pc ON pc.host = g.host AND pc.process_guid = g.process_guid
 ORDER BY g.pair_id, g.n DESC, image
 """
+)

@@ -451,7 +451,7 @@ class DuckDBStore:
             )
         finally:
             self.con.unregister("_ids")
-        cur = self.con.execute(ATTRIBUTION_SQL, [start, end, tolerance, tolerance])
+        cur = self.con.execute(ATTRIBUTION_SQL, [start, end] + [tolerance] * 6)
         names = [d[0] for d in cur.description]
         out: dict[int, list[dict[str, Any]]] = {}
         for row in cur.fetchall():
