@@ -98,7 +98,7 @@ Measured equivalence
 The synthetic captures of ``Scenario.small`` (seeds 3, 7, 11 and 21) written
 as EVE (:mod:`beaconhunt.synth.render.suricata`) and as Zeek logs, hunted
 with the same settings, report the same pairs with the same decisions and
-connection counts; scores differ by at most 0.022 (implants: 0.003), from
+connection counts; scores differ by at most 0.009 (implants: 0.002), from
 the header bytes in the size scores. The equivalence test in
 ``tests/ingest/test_reader_suricata.py`` allows ``|score difference| <= 0.05``.
 

@@ -103,7 +103,7 @@ Equivalence (``tests/ingest/test_reader_w3c.py``): the synthetic capture of
 and as Zeek logs, hunted with the same settings, reports every implant pair a
 proxy carries (four of the five families; Sliver's mTLS on 8888 is absent)
 with the same connection count. Over seeds 3, 7, 11 and 21 the implants' scores
-differ by at most 0.006 (``date``/``time`` are whole seconds, so starts move by
+differ by at most 0.003 (``date``/``time`` are whole seconds, so starts move by
 up to a second), every pair's by at most 0.06 (low-scoring browsing); the test
 allows 0.02 for implants. Decisions: the same for implants with a name; a
 direct-IP implant that Zeek escalates on ``dest.no_dns`` (DNS logs needed) is
