@@ -56,6 +56,7 @@ FIELDS: list[tuple[str, Any]] = [
     ("bytes_out_median", lambda p: p.bytes_out_median),
     ("bytes_out_rel_mad", lambda p: p.bytes_out_rel_mad),
     ("bytes_in_median", lambda p: p.bytes_in_median),
+    ("bytes_in_rel_mad", lambda p: p.bytes_in_rel_mad),
 ]
 
 

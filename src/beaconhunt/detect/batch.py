@@ -140,6 +140,7 @@ class BatchScores:
     bytes_out_median: FloatArray
     bytes_out_rel_mad: FloatArray
     bytes_in_median: FloatArray
+    bytes_in_rel_mad: FloatArray
 
     def __len__(self) -> int:
         return int(self.score.size)
@@ -335,6 +336,7 @@ def score_batch(
         bytes_out_median=sizes.out_median,
         bytes_out_rel_mad=sizes.out_rel_mad,
         bytes_in_median=sizes.in_median,
+        bytes_in_rel_mad=sizes.in_rel_mad,
     )
 
 
@@ -346,16 +348,23 @@ class _Sizes:
     out_rel_mad: FloatArray
     out_known: IntArray
     in_median: FloatArray
+    in_rel_mad: FloatArray
+    in_known: IntArray
 
 
 def _sizes(sorter: seg.SegmentSorter, batch: SeriesBatch) -> _Sizes:
-    """Median and relative MAD of bytes_out, median of bytes_in, per pair (known values)."""
+    """Median and relative MAD of bytes_out, median of bytes_in, per pair (known values);
+    the relative MAD of bytes_in only for pairs without any bytes_out."""
     bo = _sorted(sorter, batch.bytes_out, batch.offsets)
     med, mad = bo.median_mad()
     known = bo.n
     del bo
-    bi = _sorted(sorter, batch.bytes_in, batch.offsets).quantile(0.5)
-    return _Sizes(med, stats._rel_mad_v(mad, med), known, bi)
+    bi = _sorted(sorter, batch.bytes_in, batch.offsets)
+    in_med = bi.quantile(0.5)
+    need = np.where(known == 0, bi.n, 0)
+    in_mad = seg.mad(bi.values, bi.starts, need, in_med)
+    in_rel = np.where(need > 0, stats._rel_mad_v(in_mad, in_med), np.nan)
+    return _Sizes(med, stats._rel_mad_v(mad, med), known, in_med, in_rel, bi.n)
 
 
 def _first_last(ts: FloatArray, offsets: IntArray) -> tuple[FloatArray, FloatArray]:
@@ -390,7 +399,15 @@ def _components(
         ),
         "skew_score": stats._skew_score_v(tm.skew),
         "periodicity": stats._ratio_score_v(tm.mean_residual, c_per),
-        "size": np.where(sizes.out_known > 0, size, s.size_unknown),
+        "size": np.where(
+            sizes.out_known > 0,
+            size,
+            np.where(
+                sizes.in_known > 0,
+                stats._ratio_score_v(sizes.in_rel_mad, s.size_scale),
+                s.size_unknown,
+            ),
+        ),
         "coverage": stats._coverage_score_v(active, np.full(active.size, span), s.coverage_tau_s),
         "count": stats._count_score_v(n, s.count_min, s.count_full),
     }

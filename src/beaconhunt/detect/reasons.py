@@ -16,7 +16,7 @@ code                       when
 ``timing.bursts``          scored on check-in sessions (bursts within ``burst_gap_s`` folded)
 ``size.consistent``        size sub-score >= 0.8
 ``size.variable``          size sub-score < 0.3
-``size.unknown``           no bytes_out value known
+``size.unknown``           no bytes_out and no bytes_in value known
 ``timing.long_lived``      coverage >= 0.8
 ``timing.short_lived``     coverage < 0.4
 ``count.few``              fewer intervals than ``count_full``
@@ -122,14 +122,24 @@ def _missed(p: PairScore, d: FloatArray, s: ScoreSettings) -> Evidence:
 
 
 def _size(p: PairScore) -> list[Evidence]:
-    """Size consistency of bytes_out, when known."""
-    if np.isnan(p.bytes_out_median):
+    """Size consistency of bytes_out, or of bytes_in when only that is known."""
+    if not np.isnan(p.bytes_out_median):
+        body = (
+            f"bytes out median {p.bytes_out_median:,.0f} B, relative MAD {p.bytes_out_rel_mad:.2f}"
+        )
+        what = "request sizes"
+    elif not np.isnan(p.bytes_in_median):
+        body = (
+            f"request sizes not logged; bytes in median {p.bytes_in_median:,.0f} B,"
+            f" relative MAD {p.bytes_in_rel_mad:.2f}"
+        )
+        what = "reply sizes"
+    else:
         return [Evidence("size.unknown", "no byte counts for this pair (size scored neutral)")]
-    body = f"bytes out median {p.bytes_out_median:,.0f} B, relative MAD {p.bytes_out_rel_mad:.2f}"
     if p.components.size >= SIZE_CONSISTENT:
         return [Evidence("size.consistent", f"{body} (occasional large transfers ignored)")]
     if p.components.size < SIZE_VARIABLE:
-        return [Evidence("size.variable", f"request sizes vary: {body}")]
+        return [Evidence("size.variable", f"{what} vary: {body}")]
     return []
 
 

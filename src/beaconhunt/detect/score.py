@@ -10,7 +10,8 @@
 * ``skew``: Bowley skew of the core intervals (:func:`stats.skew_score`);
 * ``periodicity``: residual to the nearest multiple of the period
   (:mod:`beaconhunt.detect.periodicity`), which forgives missed check-ins;
-* ``size``: relative MAD of ``bytes_out`` (:func:`stats.size_score`);
+* ``size``: relative MAD of ``bytes_out`` (:func:`stats.size_score`), or of
+  ``bytes_in`` when a log records no request size (Squid), neutral when neither;
 * ``coverage``: active time on a log scale (:func:`stats.coverage_score`);
 * ``count``: saturating confidence from the number of intervals (:func:`stats.count_score`);
 * ``g = min(1, T / context_gate)`` with ``T`` the weighted mean of the three timing
@@ -99,7 +100,7 @@ class ScoreSettings:
     )
     size_scale: float = _setting(0.5, "Relative MAD of bytes_out where size reaches 0.", 0)
     size_unknown: float = _setting(
-        0.5, "Size sub-score when no bytes_out value is known (neutral).", 0, 1
+        0.5, "Size sub-score when no byte count (bytes_out or bytes_in) is known (neutral).", 0, 1
     )
     coverage_tau_s: float = _setting(
         300.0, "Time constant (s) of the log-time coverage sub-score.", 0
@@ -210,6 +211,9 @@ class PairScore:
     bytes_in_median: float
     reasons: tuple[Evidence, ...] = field(default_factory=tuple)
     tail_fraction: float = math.nan
+    #: relative MAD of bytes_in, computed only when no bytes_out is known: the size
+    #: sub-score then measures the replies (logs without request sizes, e.g. Squid)
+    bytes_in_rel_mad: float = math.nan
 
     @property
     def score(self) -> float:
@@ -301,7 +305,14 @@ def _pair_score(
     )
     skew = stats.bowley_skew(core_intervals(d), s.skew_min_rel_iqr, s.skew_min_iqr_s)
     rel, bo_rel = stats.rel_mad(d), stats.rel_mad(bo)
-    size = stats.size_score(bo_rel, s.size_scale) if bo.size else s.size_unknown
+    # replies stand in for requests when a log records no request size (Squid)
+    bi_rel = stats.rel_mad(bi) if bo.size == 0 and bi.size else math.nan
+    if bo.size:
+        size = stats.size_score(bo_rel, s.size_scale)
+    elif bi.size:
+        size = stats.size_score(bi_rel, s.size_scale)
+    else:
+        size = s.size_unknown
     tail = stats.tail_fraction(d)
     dispersion = stats.dispersion_score(
         rel, d.size, s.dispersion_level, s.dispersion_null_sd, s.null_z
@@ -336,4 +347,5 @@ def _pair_score(
         bytes_out_median=stats.median(bo),
         bytes_out_rel_mad=bo_rel,
         bytes_in_median=stats.median(bi),
+        bytes_in_rel_mad=bi_rel,
     )
