@@ -234,3 +234,25 @@ def test_lopsided_core_intervals_are_reported_as_skewed() -> None:
     assert "timing.skewed" in codes(p)
     text = next(e.text for e in p.reasons if e.code == "timing.skewed")
     assert text.startswith("core intervals are lopsided (Bowley skew +0.80)")
+
+
+def test_reply_sizes_stand_in_when_no_request_size_is_logged() -> None:
+    """Squid logs no request size: steady replies score like steady requests, varied replies
+    like varied requests, and only a pair with no byte count at all is neutral."""
+    ts = 60.0 * np.arange(100, dtype=np.float64)
+    unknown = np.full(100, np.nan)
+    steady = score_series(ts, unknown, np.full(100, 512.0), 0.0, ts[-1])
+    assert steady.components.size == 1.0
+    assert "size.consistent" in codes(steady)
+    assert "request sizes not logged; bytes in median 512 B" in " ".join(
+        r.text for r in steady.reasons
+    )
+    varied = np.random.default_rng(1).uniform(100.0, 50_000.0, 100)
+    mixed = score_series(ts, unknown, varied, 0.0, ts[-1])
+    assert mixed.components.size < 0.3 and "size.variable" in codes(mixed)
+    neither = score_series(ts, unknown, unknown, 0.0, ts[-1])
+    assert neither.components.size == ScoreSettings().size_unknown
+    assert "size.unknown" in codes(neither)
+    # a known request size always wins over the replies
+    both = score_series(ts, np.full(100, 300.0), varied, 0.0, ts[-1])
+    assert both.components.size == 1.0 and math.isnan(both.bytes_in_rel_mad)
