@@ -28,7 +28,7 @@ from beaconhunt.detect import (
     score_series,
 )
 from beaconhunt.detect.filter import FilterResult, FilterSettings, prefilter
-from beaconhunt.detect.sessions import Sessions, sessions
+from beaconhunt.detect.sessions import sessions
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
 from beaconhunt.enrich.investigate import Context, Draft, investigate
@@ -384,7 +384,7 @@ class _Folded:
     (-1 when too few sessions or prefiltered) and prefilter result."""
 
     pairs: NDArray[np.int64]
-    sessions: Sessions
+    sessions: SeriesBatch
     best: NDArray[np.float64]
     kept: FilterResult
     plain: NDArray[np.float64]
@@ -393,12 +393,6 @@ class _Folded:
         """Batch index -> index in this view, for pairs the view scores strictly higher."""
         better = np.flatnonzero(self.best > self.plain)
         return {int(self.pairs[j]): int(j) for j in better}
-
-    def pair(self, j: int) -> tuple[NDArray[np.float64], ...]:
-        o = self.sessions.offsets
-        sl = slice(int(o[j]), int(o[j + 1]))
-        s = self.sessions
-        return s.ts[sl], s.bytes_out[sl], s.bytes_in[sl]
 
 
 def _session_view(
@@ -415,8 +409,7 @@ def _session_view(
     if pairs.size == 0:
         return None
     sub = s.select(pairs)
-    scores = score_batch(SeriesBatch(sub.ts, sub.bytes_out, sub.bytes_in, sub.offsets),
-                         start, end, job.score, tails=False)  # fmt: skip
+    scores = score_batch(sub, start, end, job.score, tails=False)
     kept = _prefilter(scores, job.filters)
     best = np.where(kept.keep, scores.score, -1.0)
     return _Folded(pairs.astype(np.int64), sub, best, kept, plain[pairs])
@@ -443,7 +436,7 @@ def _score_sessions(
     """A pair scored on its check-in sessions (``j`` in the view), with the real
     connection count and last time and the ``timing.bursts`` reason; also the
     session start times (what the interval statistics describe)."""
-    ts, bo, bi = folded.pair(j)
+    ts, bo, bi = folded.sessions.pair(j)
     detail = score_series(ts, bo, bi, start, end, score, tails=False)
     bursts = Evidence(
         "timing.bursts",

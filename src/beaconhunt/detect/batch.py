@@ -82,6 +82,18 @@ class SeriesBatch:
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
         return self.ts[a:b], self.bytes_out[a:b], self.bytes_in[a:b]
 
+    @property
+    def counts(self) -> IntArray:
+        """Rows per pair."""
+        return np.diff(self.offsets).astype(np.int64)
+
+    def select(self, pairs: IntArray) -> SeriesBatch:
+        """The pairs at the given indices (ascending), as a new batch."""
+        counts = self.counts
+        rows = np.repeat(np.isin(np.arange(counts.size), pairs), counts)
+        offsets = np.concatenate(([0], np.cumsum(counts[pairs]))).astype(np.int64)
+        return SeriesBatch(self.ts[rows], self.bytes_out[rows], self.bytes_in[rows], offsets)
+
 
 def _nth(values: Sequence[ArrayLike | None] | None, i: int) -> ArrayLike | None:
     """``values[i]``, or ``None`` when the whole list is missing."""

@@ -19,44 +19,22 @@ statistics tolerate), and the bytes of the few burst sessions are outliers
 that the median ignores.
 
 The hunt scores both views and keeps the better one per pair
-(:func:`beaconhunt.pipeline` and the ``[score] burst_gap_s`` setting): a
+(:mod:`beaconhunt.pipeline` and the ``[score] burst_gap_s`` setting): a
 beacon whose sleep is at or below ``gap`` collapses into a single session and
 keeps its plain score, and a pair without bursts is the same in both views.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Sessions", "sessions"]
+from beaconhunt.detect.batch import SeriesBatch
+
+__all__ = ["sessions"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-
-@dataclass(frozen=True, slots=True)
-class Sessions:
-    """Series of sessions in the layout of the input (``offsets`` per pair)."""
-
-    ts: FloatArray
-    bytes_out: FloatArray
-    bytes_in: FloatArray
-    offsets: IntArray
-
-    @property
-    def counts(self) -> IntArray:
-        """Sessions per pair."""
-        return np.diff(self.offsets).astype(np.int64)
-
-    def select(self, pairs: IntArray) -> Sessions:
-        """The sessions of the given pair indices only (ascending), as a new batch."""
-        counts = self.counts
-        rows = np.repeat(np.isin(np.arange(counts.size), pairs), counts)
-        offsets = np.concatenate(([0], np.cumsum(counts[pairs]))).astype(np.int64)
-        return Sessions(self.ts[rows], self.bytes_out[rows], self.bytes_in[rows], offsets)
 
 
 def sessions(
@@ -65,14 +43,15 @@ def sessions(
     bytes_in: FloatArray,
     offsets: IntArray,
     gap: float,
-) -> Sessions:
+) -> SeriesBatch:
     """Fold connections less than or exactly ``gap`` seconds after the previous
     connection of the same pair into one session (see the module docstring).
 
     ``ts`` is sorted within each pair ``offsets[i]:offsets[i+1]``. A session's
     time is its first connection's, its bytes the sum over its connections (NaN
     when any is NaN). ``gap <= 0`` folds only connections at the same instant.
-    Every pair keeps at least one session; empty pairs stay empty.
+    Every pair keeps at least one session; empty pairs stay empty. The result is a
+    :class:`~beaconhunt.detect.batch.SeriesBatch` of sessions, scored like connections.
     """
     ts = np.asarray(ts, dtype=np.float64)
     n = ts.size
@@ -87,7 +66,7 @@ def sessions(
     out_offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     if n == 0:
         empty = np.empty(0, dtype=np.float64)
-        return Sessions(empty, empty, empty, out_offsets)
+        return SeriesBatch(empty, empty, empty, out_offsets)
     bo = np.add.reduceat(np.asarray(bytes_out, dtype=np.float64), starts)
     bi = np.add.reduceat(np.asarray(bytes_in, dtype=np.float64), starts)
-    return Sessions(ts[starts], bo, bi, out_offsets)
+    return SeriesBatch(ts[starts], bo, bi, out_offsets)
