@@ -26,6 +26,7 @@ __all__ = [
 PIVOT_OF_PREFIX: dict[str, str] = {
     "dest": "destination",
     "allowlist": "destination",
+    "service": "destination",
     "beacon": "timing",
     "timing": "timing",
     "size": "timing",
@@ -199,3 +200,9 @@ class ProcessInfo:
     parent_image: str | None = None
     parent_command_line: str | None = None
     current_directory: str | None = None
+    #: PE version information of the image (Sysmon event 1; "-" when the file has none)
+    original_file_name: str | None = None
+    company: str | None = None
+    product: str | None = None
+    description: str | None = None
+    integrity_level: str | None = None

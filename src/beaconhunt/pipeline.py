@@ -40,6 +40,7 @@ from beaconhunt.enrich.process import (
     persistence_entries,
     process_evidence,
 )
+from beaconhunt.enrich.services import Traffic, service_evidence
 from beaconhunt.errors import NoUsableInput
 from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.network import NetworkReader
@@ -209,6 +210,7 @@ def _score_pairs(
     reported = np.flatnonzero(best >= settings.min_score)
     ids = series.pair_id[reported]
     details = store.pair_details(ids.tolist(), start, end)
+    traffic = store.pair_traffic(ids.tolist(), start, end)
     attributed = store.attribution(ids.tolist(), start, end, settings.attribution_tolerance)
     persistence = _persistence(store) if attributed else ()
     drafts: list[Draft] = []
@@ -225,6 +227,7 @@ def _score_pairs(
         processes = _processes(rows)
         found = (
             *detail.reasons,
+            *_service(d, traffic.get(pid), detail.median_interval),
             *_process_reasons(processes, detail.n_connections),
             *(_suspicious(rows[0], persistence) if rows else ()),
         )
@@ -264,6 +267,17 @@ def _score_pairs(
                                 reasons=_ordered(verdict, ev)))  # fmt: skip
     findings.sort(key=_rank)
     return findings
+
+
+def _service(
+    d: dict[str, Any], cols: dict[str, NDArray[Any]] | None, interval: float
+) -> list[Evidence]:
+    """Protocol conformance of the pair's connections (:mod:`beaconhunt.enrich.services`)."""
+    if cols is None:
+        return []
+    port = d["dst_port"]
+    t = Traffic.from_columns(d["proto"], None if port in (None, -1) else int(port), cols)
+    return service_evidence(t, _none_if_nan(interval))
 
 
 def _ordered(verdict: Verdict, evidence: Sequence[Evidence]) -> tuple[Evidence, ...]:
@@ -326,6 +340,11 @@ def _process_info(r: dict[str, Any]) -> ProcessInfo:
         parent_image=r.get("parent_image"),
         parent_command_line=r.get("parent_command_line"),
         current_directory=r.get("current_directory"),
+        original_file_name=r.get("original_file_name"),
+        company=r.get("company"),
+        product=r.get("product"),
+        description=r.get("description"),
+        integrity_level=r.get("integrity_level"),
     )
 
 

@@ -13,6 +13,7 @@ from beaconhunt.decide import EVIDENCE_CODES, load_policy, matching_codes, regis
 from beaconhunt.decide.codes import CODE_RE
 from beaconhunt.detect.reasons import REASON_CODES
 from beaconhunt.enrich.process import PERSISTENCE_RULES, PROCESS_RULES
+from beaconhunt.enrich.services import SERVICE_CODES
 from beaconhunt.errors import ConfigError
 
 PIPELINE_CODES = [
@@ -37,7 +38,8 @@ def registry() -> Iterator[dict[str, str]]:
 
 
 def test_registry_holds_every_stage_s_codes() -> None:
-    expected = [*REASON_CODES, *PROCESS_RULES, *PERSISTENCE_RULES, *PIPELINE_CODES]
+    expected = [*REASON_CODES, *PROCESS_RULES, *PERSISTENCE_RULES, *PIPELINE_CODES,
+                *SERVICE_CODES]  # fmt: skip
     assert set(expected) <= set(EVIDENCE_CODES)
     assert len(EVIDENCE_CODES) == len(set(expected))
 

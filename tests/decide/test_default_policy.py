@@ -14,8 +14,8 @@ POLICY = Policy.default()
 SUSPICIOUS = [
     "process.powershell_encoded", "process.powershell_hidden", "process.download_cradle",
     "process.office_child", "process.lolbin_network", "process.masquerading",
-    "persistence.run_key", "persistence.startup_folder", "persistence.scheduled_task",
-    "persistence.service",
+    "process.suspicious_path", "process.renamed", "persistence.run_key",
+    "persistence.startup_folder", "persistence.scheduled_task", "persistence.service",
 ]  # fmt: skip
 
 
@@ -31,7 +31,7 @@ def test_default_policy_text_is_commented_toml() -> None:
     text = default_policy_text()
     data = tomllib.loads(text)
     assert data["policy"]["mode"] == "replace"
-    assert len(data["policy"]["rules"]) == len(POLICY.rules) == 10
+    assert len(data["policy"]["rules"]) == len(POLICY.rules) == 11
     # every rule is explained by a comment right above it
     chunks = text.split("[[policy.rules]]")
     assert all(chunk.rstrip().splitlines()[-1].startswith("#") for chunk in chunks[:-1])
@@ -40,8 +40,8 @@ def test_default_policy_text_is_commented_toml() -> None:
 def test_default_rule_order() -> None:
     assert [r.name for r in POLICY.rules] == [
         "analyst-closed", "analyst-escalated", "known-application", "approved-infrastructure",
-        "c2-indicators", "rare-and-correlated", "jittered-with-indicators", "widespread-baseline",
-        "not-understood", "irregular",
+        "known-protocol", "c2-indicators", "rare-and-correlated", "jittered-with-indicators",
+        "widespread-baseline", "not-understood", "irregular",
     ]  # fmt: skip
 
 
@@ -59,14 +59,15 @@ def test_suspicious_process_set_is_spelled_out_the_same_everywhere() -> None:
 
     by_name = {r.name: r for r in POLICY.rules}
     for name in ("analyst-closed", "known-application", "approved-infrastructure",
-                 "widespread-baseline"):  # fmt: skip
+                 "known-protocol", "widespread-baseline"):  # fmt: skip
         assert susp(by_name[name].unless) == set(SUSPICIOUS), name
     for name in ("c2-indicators", "jittered-with-indicators"):
         indicator = next(i for i in by_name[name].when if "dest.young_domain" in i)
         assert susp(indicator) == set(SUSPICIOUS), name
         assert "intel.match" in indicator, name
-    # user_writable_path is context, not proof: it is not in the suspicious set
+    # user_writable_path is urgency, not proof: it is not in the suspicious set
     assert "process.user_writable_path" not in SUSPICIOUS
+    assert "process.known_install" not in SUSPICIOUS
 
 
 def test_every_default_rule_has_a_single_line_reason() -> None:
@@ -139,19 +140,32 @@ def test_outcome_4_jittered_beacon_with_indicators_escalates() -> None:
         ("rare-and-correlated", Decision.ESCALATE,
          ["beacon.regular", "dest.new", "host.persistence", "process.unknown"], 0.8),
         ("rare-and-correlated", Decision.ESCALATE,
-         ["beacon.regular", "dest.rare", "dest.direct_ip", "dest.no_dns"], 0.8),
-        ("rare-and-correlated", Decision.ESCALATE,
-         ["beacon.regular", "dest.rare", "process.user_writable_path"], 0.8),
-        ("rare-and-correlated", Decision.ESCALATE,
          ["beacon.regular", "dest.rare", "lateral.same_process", "host.suspicious_execution"],
          0.8),
+        # urgency without an indicator is monitored: a hard-coded vendor address,
+        # a per-user program, the same agent on other hosts, a critical server
+        ("not-understood", Decision.MONITOR,
+         ["beacon.regular", "dest.rare", "dest.direct_ip", "dest.no_dns", "host.server",
+          "host.critical"], 0.8),
+        ("not-understood", Decision.MONITOR,
+         ["beacon.regular", "dest.rare", "process.user_writable_path"], 0.8),
+        ("not-understood", Decision.MONITOR,
+         ["beacon.regular", "dest.rare", "lateral.same_process", "lateral.same_destination"],
+         0.8),
+        ("c2-indicators", Decision.ESCALATE,
+         ["beacon.regular", "dest.rare", "process.suspicious_path"], 0.8),
+        ("c2-indicators", Decision.ESCALATE,
+         ["beacon.regular", "dest.rare", "service.mismatch"], 0.8),
+        ("known-protocol", Decision.CLOSE,
+         ["beacon.strong", "beacon.regular", "dest.rare", "dest.direct_ip", "dest.no_dns",
+          "host.server", "host.critical", "service.ntp"], 1.0),
         ("jittered-with-indicators", Decision.ESCALATE,
          ["beacon.weak", "dest.new", "intel.match"], 0.6),
         ("widespread-baseline", Decision.CLOSE,
          ["beacon.regular", "dest.common", "dest.known", "process.unknown"], 0.9),
         ("not-understood", Decision.MONITOR,
          ["beacon.regular", "dest.rare", "process.unknown", "host.workstation"], 0.85),
-        ("not-understood", Decision.MONITOR,
+        ("widespread-baseline", Decision.CLOSE,
          ["beacon.regular", "dest.common", "dest.known", "dest.no_dns"], 0.85),
         ("irregular", Decision.CLOSE, [], 0.0),
     ],
@@ -180,10 +194,13 @@ def test_allowlisted_destination_with_suspicious_process_escalates(susp: str) ->
         (["beacon.regular", "process.approved", "intel.match"], "c2-indicators"),
         (["beacon.regular", "process.approved", "process.masquerading"], "c2-indicators"),
         (["beacon.regular", "allowlist.match", "intel.match"], "c2-indicators"),
-        # widespread-baseline does not hide a hard-coded address or a user-writable image
-        (["beacon.regular", "dest.common", "dest.known", "dest.no_dns"], "not-understood"),
+        # widespread-baseline does not hide a mismatch or a suspicious path
+        (["beacon.regular", "dest.common", "dest.known", "service.mismatch"], "c2-indicators"),
         (["beacon.regular", "dest.common", "dest.established_domain",
-          "process.user_writable_path"], "not-understood"),
+          "process.suspicious_path"], "c2-indicators"),
+        # known-protocol does not hide a suspicious process or intel
+        (["beacon.regular", "service.ntp", "process.renamed"], "c2-indicators"),
+        (["beacon.regular", "service.dns", "intel.match"], "c2-indicators"),
         (["beacon.weak", "dest.common", "dest.known", "process.powershell_hidden"], "irregular"),
     ],
 )  # fmt: skip

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from beaconhunt.decide import EVIDENCE_CODES, Policy, load_policy
+from beaconhunt.decide import EVIDENCE_CODES, Policy, class_of, load_policy
 from beaconhunt.errors import ConfigError
 from beaconhunt.model import PIVOTS, pivot_of
 
@@ -23,12 +23,12 @@ START, END = "<!-- evidence-codes:start -->", "<!-- evidence-codes:end -->"
 
 def codes_table() -> str:
     """The Markdown table of every evidence code, grouped by pivot in investigation order."""
-    rows = ["| code | pivot | meaning |", "|---|---|---|"]
+    rows = ["| code | pivot | class | meaning |", "|---|---|---|---|"]
     for pivot in PIVOTS:
         for code, meaning in EVIDENCE_CODES.items():
             if pivot_of(code) == pivot:
                 cell = meaning.replace("|", "\\|")
-                rows.append(f"| `{code}` | {pivot} | {cell} |")
+                rows.append(f"| `{code}` | {pivot} | {class_of(code)} | {cell} |")
     return "\n".join(rows)
 
 
@@ -48,7 +48,7 @@ def test_code_table_is_generated_from_the_registry(doc: str) -> None:
 
 @pytest.mark.parametrize("code", list(EVIDENCE_CODES))
 def test_every_code_is_documented(doc: str, code: str) -> None:
-    assert f"| `{code}` | {pivot_of(code)} |" in doc
+    assert f"| `{code}` | {pivot_of(code)} | {class_of(code)} |" in doc
 
 
 @pytest.mark.parametrize("name", [r.name for r in Policy.default().rules])

@@ -95,30 +95,41 @@ def test_every_escalation_rests_on_more_than_timing(full: HuntRun) -> None:
         assert other, f"{r['finding_id']} escalated on timing alone: {codes(r)}"
 
 
-def test_zeek_only_still_escalates_on_whois_intel_and_no_dns(day: GenerationSummary) -> None:
+def test_zeek_only_escalates_on_whois_and_intel_and_monitors_the_rest(
+    day: GenerationSummary,
+) -> None:
     run = hunt(zeek_logs(day.out_dir), *context(day.out_dir))
     # no Sysmon read: not one finding knows its process
     assert all("process.attributed" not in codes(r) for r in run.records)
     assert any("process.unknown" in codes(r) for r in run.records)
-    _check_ground_truth(run, day)
-    for o in run.outcomes(day.out_dir):
-        if o.label.implant:
-            assert o.finding is not None
-            carried = {"dest.young_domain", "intel.match", "dest.no_dns"} & set(codes(o.finding))
-            assert carried, describe(o)
+    outcomes = run.outcomes(day.out_dir)
+    wrong = [describe(o) for o in outcomes if not o.label.implant and o.decided == "escalate"]
+    assert not wrong, "benign traffic escalated:\n" + "\n".join(wrong)
+    implants = [o for o in outcomes if o.label.implant]
+    assert len(implants) == 7
+    for o in implants:
+        assert o.finding is not None, describe(o)
+        found = set(codes(o.finding))
+        if {"dest.young_domain", "intel.match"} & found:
+            assert o.decided == "escalate", describe(o)
+        else:
+            # a hard-coded address nobody resolved, with nothing else known: the same
+            # evidence a backup agent's vendor IP gives, so Monitor, not Escalate
+            assert o.decided == "monitor" and o.finding.rule == "not-understood", describe(o)
+            assert "dest.no_dns" in found, describe(o)
+    assert Counter(o.decided for o in implants)["escalate"] >= 5
 
 
 @pytest.mark.parametrize(
     ("logs", "expected"),
     [
-        # Zeek alone, no context: only the two direct-IP implants (Sliver on 8888,
-        # Meterpreter) escalate, on rare-and-correlated with dest.no_dns (an address
-        # nobody resolved). The domain implants (Cobalt Strike, Havoc, the three
-        # Mythic hosts) are regular beacons to rare destinations with no malicious
+        # Zeek alone, no context: every implant is a regular beacon to a rare
+        # destination (two of them to addresses nobody resolved) with no malicious
         # indicator the logs alone can show: without WHOIS, intel or endpoint
         # telemetry they are "regular traffic, destination or process not fully
         # understood", which the case write-up decides Monitor (rule not-understood).
-        pytest.param(zeek_logs, Counter({"escalate": 2, "monitor": 5}), id="zeek"),
+        # Rarity and a missing DNS lookup are urgency, not indicators.
+        pytest.param(zeek_logs, Counter({"monitor": 7}), id="zeek"),
         # Zeek + Sysmon, no context: the endpoint telemetry alone (encoded PowerShell,
         # LOLBins, masquerading, persistence, user-writable paths) escalates them all.
         pytest.param(all_logs, Counter({"escalate": 7}), id="zeek+sysmon"),

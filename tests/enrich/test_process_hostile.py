@@ -43,7 +43,7 @@ def test_ansi_escapes_everywhere_are_neutralised() -> None:
                        command_line=f"{image} -nop -w {ANSI} -enc {b64(ANSI + 'iwr http://x')}",
                        parent_image=f"C:\\Office\\{ANSI}\\WINWORD.EXE")  # fmt: skip
     found = process_evidence(proc)
-    assert {e.code for e in found} >= {"process.powershell_encoded", "process.user_writable_path"}
+    assert {e.code for e in found} >= {"process.powershell_encoded", "process.suspicious_path"}
     assert_safe(found)
     assert any("\\x1b[31m" in e.text for e in found)
     run = f"HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\{ANSI}"

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 from beaconhunt.enrich.process import (
+    KnownInstall,
     Masquerading,
+    ProcessRule,
     ProcessView,
+    Renamed,
+    SuspiciousPath,
     UserWritablePath,
     process_evidence,
 )
@@ -48,33 +52,70 @@ def _view(image: str) -> ProcessView:
     return ProcessView.of(ProcessInfo(image=image))
 
 
-# -- process.user_writable_path ---------------------------------------------------------------
+# -- graded paths: suspicious_path / user_writable_path / known_install -------------------------
 
 
 @pytest.mark.parametrize(
-    ("image", "place"),
+    ("image", "rule", "place"),
     [
-        (r"C:\Users\bob\AppData\Local\Temp\a.exe", "a user's temporary folder"),
-        (r"C:\Users\BOBSMI~1\AppData\Local\Temp\7zS1\a.exe", "a user's temporary folder"),
-        (r"\Device\HarddiskVolume3\Users\bob\AppData\Local\Temp\a.exe", "temporary folder"),
-        (r"C:\Users\bob\AppData\Roaming\upd\upd.exe", "a user's AppData folder"),
-        (r"C:\Users\bob\AppData\LocalLow\x.exe", "a user's AppData folder"),
-        (r"C:\Users\Public\Libraries\x.exe", "the Public user folder"),
-        (r"C:\Windows\Temp\x.exe", "the Windows temporary folder"),
-        (r"C:\ProgramData\Intel\svc.exe", "ProgramData (writable by every user)"),
-        (r"C:\Users\bob\Downloads\setup.exe", "a Downloads folder"),
-        (r"C:\Users\bob\OneDrive\Desktop\x.exe", "a Desktop folder"),
-        (r"C:\$Recycle.Bin\S-1-5-21-1-2-3-1001\x.exe", "the Recycle Bin"),
-        (r"C:\Users\bob\tools\x.exe", "a user profile"),
-        ("/tmp/.x/beacon", "a world-writable temporary folder"),
-        ("/dev/shm/k", "a world-writable temporary folder"),
-        ("/var/tmp/k", "a world-writable temporary folder"),
-        ("C:/USERS/BOB/APPDATA/LOCAL/TEMP/A.EXE", "a user's temporary folder"),
+        # high severity: temporary folders, Public, the Recycle Bin (never cancelled)
+        (r"C:\Users\bob\AppData\Local\Temp\a.exe", SuspiciousPath, "a user's temporary folder"),
+        (r"C:\Users\BOBSMI~1\AppData\Local\Temp\7zS1\a.exe", SuspiciousPath, "temporary"),
+        (r"\Device\HarddiskVolume3\Users\bob\AppData\Local\Temp\a.exe", SuspiciousPath,
+         "temporary folder"),
+        (r"C:\Users\Public\Libraries\x.exe", SuspiciousPath, "Public"),
+        (r"C:\Windows\Temp\x.exe", SuspiciousPath, "temporary"),
+        (r"C:\$Recycle.Bin\S-1-5-21-1-2-3-1001\x.exe", SuspiciousPath, "Recycle Bin"),
+        ("/tmp/.x/beacon", SuspiciousPath, "a world-writable temporary folder"),
+        ("/dev/shm/k", SuspiciousPath, "a world-writable temporary folder"),
+        ("/var/tmp/k", SuspiciousPath, "a world-writable temporary folder"),
+        ("C:/USERS/BOB/APPDATA/LOCAL/TEMP/A.EXE", SuspiciousPath, "temporary"),
+        # medium: an unknown folder directly under Roaming, the root of ProgramData,
+        # Downloads and Desktop
+        (r"C:\Users\bob\AppData\Roaming\upd\upd.exe", SuspiciousPath, "Roaming"),
+        (r"C:\ProgramData\svc.exe", SuspiciousPath, "ProgramData"),
+        (r"C:\Users\bob\Downloads\setup.exe", SuspiciousPath, "Downloads"),
+        # low: elsewhere a user can write - urgency only
+        (r"C:\Users\bob\tools\x.exe", UserWritablePath, "a user profile"),
+        (r"C:\ProgramData\Intel\svc.exe", UserWritablePath, "ProgramData"),
+        (r"C:\Users\bob\AppData\LocalLow\x.exe", UserWritablePath, "profile"),
+        # documented per-user installs of common software
+        (r"C:\Users\bob\AppData\Local\Programs\Python\Python312\python.exe", KnownInstall,
+         "Python"),
+        (r"C:\Users\bob\AppData\Local\Programs\Microsoft VS Code\Code.exe", KnownInstall,
+         "Visual Studio Code"),
+        (r"C:\Users\bob\AppData\Roaming\Zoom\bin\Zoom.exe", KnownInstall, "Zoom"),
+        (r"C:\Users\bob\AppData\Local\slack\app-4.41.105\slack.exe", KnownInstall, "Slack"),
+        (r"C:\Users\bob\AppData\Roaming\Spotify\Spotify.exe", KnownInstall, "Spotify"),
+        (r"C:\Users\bob\AppData\Local\Microsoft\Teams\current\Teams.exe", KnownInstall,
+         "Teams"),
     ],
-)
-def test_user_writable(image: str, place: str) -> None:
-    ev = UserWritablePath().check(_view(image))
-    assert ev is not None and place in ev.text
+)  # fmt: skip
+def test_graded_paths(image: str, rule: type[ProcessRule], place: str) -> None:
+    ev = rule().check(_view(image))
+    assert ev is not None and place in ev.text, (image, ev)
+    others = [r for r in (SuspiciousPath, UserWritablePath, KnownInstall) if r is not rule]
+    assert all(r().check(_view(image)) is None for r in others), image
+
+
+def test_graded_path_codes() -> None:
+    def codes(image: str) -> set[str]:
+        return {e.code for e in process_evidence(ProcessInfo(image=image))}
+
+    assert "process.known_install" in codes(
+        r"C:\Users\a\AppData\Local\Programs\Python\Python311\python.exe"
+    )
+    assert "process.user_writable_path" in codes(r"C:\Users\a\tools\agent.exe")
+    assert "process.suspicious_path" in codes(r"C:\Users\a\AppData\Local\Temp\agent.exe")
+    renamed = ProcessInfo(image=r"C:\Users\a\x.exe", original_file_name="PowerShell.EXE")
+    assert "process.renamed" in {e.code for e in process_evidence(renamed)}
+
+
+def test_a_system_name_under_a_known_root_stays_suspicious() -> None:
+    # high severity is never cancelled by a per-user root (Squirrel's app-<version>)
+    image = r"C:\Users\bob\AppData\Local\Foo\app-1.0\svchost.exe"
+    assert SuspiciousPath().check(_view(image)) is not None
+    assert KnownInstall().check(_view(image)) is None
 
 
 @pytest.mark.parametrize(
@@ -91,13 +132,45 @@ def test_user_writable(image: str, place: str) -> None:
     ],
 )
 def test_not_user_writable(image: str) -> None:
-    assert UserWritablePath().check(_view(image)) is None
+    for rule in (SuspiciousPath, UserWritablePath, KnownInstall):
+        assert rule().check(_view(image)) is None, (rule, image)
 
 
-def test_user_writable_exemptions_are_configurable() -> None:
+def test_path_exemptions_are_configurable() -> None:
     rule = UserWritablePath(exempt=[r"C:\ProgramData\Vendor"])
-    assert rule.check(_view(r"C:\ProgramData\Vendor\agent.exe")) is None
-    assert rule.check(_view(r"C:\ProgramData\Microsoft\Windows Defender\x.exe")) is not None
+    assert rule.check(_view(r"C:\ProgramData\Vendor\agent\agent.exe")) is None
+    assert rule.check(_view(r"C:\ProgramData\Intel\x.exe")) is not None
+    assert SuspiciousPath().check(_view(r"C:\ProgramData\Microsoft\Windows Defender\x.exe")) is None
+
+
+# -- process.renamed ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "original", "real"),
+    [
+        (r"C:\Users\bob\AppData\Roaming\upd.exe", "PowerShell.EXE", "powershell.exe"),
+        (r"C:\ProgramData\x\helper.exe", "RUNDLL32.EXE", "rundll32.exe"),  # any case
+        (r"C:\Users\Public\c.exe", "Cmd.Exe", "cmd.exe"),
+    ],
+)
+def test_renamed_binaries(image: str, original: str, real: str) -> None:
+    ev = Renamed().check(ProcessView.of(ProcessInfo(image=image, original_file_name=original)))
+    assert ev is not None and f"renamed {real}" in ev.text
+
+
+@pytest.mark.parametrize(
+    ("image", "original"),
+    [
+        (r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe", "PowerShell.EXE"),
+        (r"C:\Users\bob\AppData\Roaming\upd.exe", "updater.exe"),  # not a known binary
+        (r"C:\Users\bob\AppData\Roaming\upd.exe", "-"),  # Sysmon: no version info
+        (r"C:\Users\bob\AppData\Roaming\upd.exe", None),
+    ],
+)
+def test_not_renamed(image: str, original: str | None) -> None:
+    proc = ProcessInfo(image=image, original_file_name=original)
+    assert Renamed().check(ProcessView.of(proc)) is None
 
 
 # -- process.masquerading ---------------------------------------------------------------------
@@ -161,6 +234,6 @@ def test_no_lookalike(name: str) -> None:
 def test_image_falls_back_to_the_command_line() -> None:
     proc = ProcessInfo(command_line=r'"C:\Users\bob\AppData\Local\svchost.exe" -k netsvcs')
     assert {e.code for e in process_evidence(proc)} == {
-        "process.user_writable_path",
+        "process.suspicious_path",  # a system binary's name under a profile: high severity
         "process.masquerading",
     }

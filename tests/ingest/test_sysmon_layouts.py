@@ -52,6 +52,9 @@ PROC_CREATE = {
     "user": "CORP\\jdoe", "current_directory": "C:\\Users\\jdoe\\", "integrity_level": "Medium",
     "hashes": RAW_HASHES, "parent_guid": PARENT, "parent_pid": 2188,
     "parent_image": "C:\\Windows\\explorer.exe", "parent_command_line": "C:\\Windows\\Explorer.EXE",
+    # PE version information as Sysmon writes it ("-" where the file has none)
+    "original_file_name": "updater.exe", "company": "-", "product": "Updater",
+    "description": "Updater", "file_version": "1.0.0.1",
 }  # fmt: skip
 NET_CONN = {
     "ts": T3, "host": HOST, "process_guid": GUID, "pid": 4312, "image": IMG, "user": "CORP\\jdoe",

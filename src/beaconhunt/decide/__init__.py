@@ -7,6 +7,7 @@ codes of :data:`EVIDENCE_CODES` it needs.
 
 from __future__ import annotations
 
+from beaconhunt.decide.classes import CodeClass, class_of, register_class
 from beaconhunt.decide.codes import EVIDENCE_CODES, matching_codes, register_code
 from beaconhunt.decide.policy import (
     DEFAULT_SOURCE,
@@ -21,10 +22,13 @@ __all__ = [
     "DEFAULT_SOURCE",
     "EVIDENCE_CODES",
     "NO_RULE_MATCHED",
+    "CodeClass",
     "Policy",
     "PolicyRule",
+    "class_of",
     "default_policy_text",
     "load_policy",
     "matching_codes",
+    "register_class",
     "register_code",
 ]

@@ -17,6 +17,7 @@ import re
 
 from beaconhunt.detect import reasons
 from beaconhunt.enrich.process import PERSISTENCE_RULES, PROCESS_RULES
+from beaconhunt.enrich.services import SERVICE_CODES
 
 __all__ = ["EVIDENCE_CODES", "matching_codes", "register_code"]
 
@@ -113,7 +114,12 @@ _PIVOT_CODES: dict[str, str] = {
     "history.seen": "this source and destination were reported in an earlier hunt",
 }
 
-EVIDENCE_CODES: dict[str, str] = {**_reason_meanings(), **_rule_meanings(), **_PIVOT_CODES}
+EVIDENCE_CODES: dict[str, str] = {
+    **_reason_meanings(),
+    **_rule_meanings(),
+    **_PIVOT_CODES,
+    **SERVICE_CODES,
+}
 """Every known evidence code -> its one-line meaning; policy rules are checked against it."""
 
 

@@ -24,6 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from beaconhunt.decide.classes import CodeClass, class_of
 from beaconhunt.decide.codes import EVIDENCE_CODES, matching_codes
 from beaconhunt.errors import ConfigError
 from beaconhunt.model import Decision, Evidence, Verdict
@@ -93,6 +94,16 @@ class PolicyRule:
             found.append(hit)
         return tuple(dict.fromkeys(found))
 
+    def needs_indicator(self) -> bool:
+        """True when the rule can only match with a malicious indicator: one of its
+        ``when`` items matches nothing but codes of class ``indicator``
+        (:mod:`beaconhunt.decide.classes`)."""
+        for item in self.when:
+            codes = matching_codes(" | ".join(item))
+            if codes and all(class_of(c) == CodeClass.INDICATOR for c in codes):
+                return True
+        return False
+
     def explain(self, matched: Sequence[str], score: float) -> str:
         """The one-line sentence a verdict by this rule shows."""
         why = [f"matched: {', '.join(matched)}"] if matched else []
@@ -116,6 +127,12 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"Policy([{', '.join(r.name for r in self.rules)}])"
+
+    def escalating_without_indicator(self) -> list[str]:
+        """Names of the escalate rules that could fire without a malicious indicator
+        (none in the default policy; a team's own rules may choose to)."""
+        return [r.name for r in self.rules
+                if r.decision == Decision.ESCALATE and not r.needs_indicator()]  # fmt: skip
 
     @classmethod
     def default(cls) -> Policy:

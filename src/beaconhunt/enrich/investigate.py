@@ -259,6 +259,7 @@ def _execution(rows: list[dict[str, Any]], skip_guid: str | None) -> tuple[Evide
             parent_image=r.get("parent_image"),
             parent_command_line=r.get("parent_command_line"),
             current_directory=r.get("current_directory"),
+            original_file_name=r.get("original_file_name"),
         )  # fmt: skip
         found.extend(e for e in process_evidence(proc, network=False)
                      if e.code in _EXECUTION_CODES)  # fmt: skip

@@ -25,7 +25,10 @@ code                           when
 ``process.download_cradle``    the command line (or decoded command) downloads code
 ``process.office_child``       a shell or script host whose parent is an Office application
 ``process.lolbin_network``     a living-off-the-land binary made the network connections
-``process.user_writable_path`` the image runs from a user-writable or temporary folder
+``process.suspicious_path``    the image runs from a temporary folder, Public, a ProgramData root...
+``process.user_writable_path`` ... from another user-writable folder (urgency only)
+``process.known_install``      ... from a documented per-user install of common software
+``process.renamed``            OriginalFileName names a Windows binary, the image another name
 ``process.masquerading``       a system binary's name outside its folder, or a look-alike name
 ``persistence.*``              see :mod:`.process_persistence`
 =============================  ============================================================
@@ -38,6 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
+from beaconhunt.enrich.known_software import grade_path, renamed_from
 from beaconhunt.enrich.process_paths import (
     SYSTEM_BINARY_DIRS,
     argv0,
@@ -46,7 +50,6 @@ from beaconhunt.enrich.process_paths import (
     in_system_folder,
     lookalike_of,
     normalize_path,
-    writable_location,
 )
 from beaconhunt.enrich.process_persistence import (
     PERSISTENCE_CODES,
@@ -85,6 +88,7 @@ __all__ = [
     "REASON_CODES",
     "DownloadCradle",
     "FileCreate",
+    "KnownInstall",
     "LolbinNetwork",
     "Masquerading",
     "OfficeChild",
@@ -95,6 +99,8 @@ __all__ = [
     "ProcessRule",
     "ProcessView",
     "RegSet",
+    "Renamed",
+    "SuspiciousPath",
     "UserWritablePath",
     "decode_powershell",
     "link_persistence",
@@ -280,19 +286,76 @@ class LolbinNetwork(ProcessRule):
         )
 
 
-class UserWritablePath(ProcessRule):
-    """The image runs from a folder ordinary users (or every user) can write to."""
+class _GradedPath(ProcessRule):
+    """Shared by the three path rules: each reports one grade of
+    :func:`~beaconhunt.enrich.known_software.grade_path`."""
 
-    code = "process.user_writable_path"
+    grade: ClassVar[str]
 
     def __init__(self, exempt: Iterable[str] = _PROTECTED_PROGRAMDATA) -> None:
         self.exempt = tuple(normalize_path(e).rstrip("\\") + "\\" for e in exempt)
 
     def check(self, view: ProcessView) -> Evidence | None:
-        place = writable_location(view.path, self.exempt)
-        if place is None:
+        found = grade_path(view.path, self.exempt)
+        if found is None or found.grade != self.grade:
             return None
-        return self._evidence(f"image runs from {place}: {view.shown_image}")
+        return self._evidence(self.sentence(found.label, found.severity, view.shown_image))
+
+    def sentence(self, label: str, severity: str, image: str) -> str:
+        raise NotImplementedError
+
+
+class SuspiciousPath(_GradedPath):
+    """The image runs from a place installers do not put long-running programs
+    (temporary folder, Recycle Bin, Public, ProgramData root, unknown Roaming folder).
+
+    High-severity places are never cancelled by a known install; medium ones are
+    (:func:`~beaconhunt.enrich.known_software.grade_path`)."""
+
+    code = "process.suspicious_path"
+    grade = "suspicious"
+
+    def sentence(self, label: str, severity: str, image: str) -> str:
+        return f"image runs from {label} ({severity} severity): {image}"
+
+
+class UserWritablePath(_GradedPath):
+    """The image runs from a folder ordinary users can write to that is neither a
+    known per-user install nor a suspicious place (urgency, not an indicator)."""
+
+    code = "process.user_writable_path"
+    grade = "writable"
+
+    def sentence(self, label: str, severity: str, image: str) -> str:
+        return f"image runs from {label}, writable by its user: {image}"
+
+
+class KnownInstall(_GradedPath):
+    """The image is where a documented per-user installer puts common software
+    (Python, Teams, Zoom, Slack, VS Code...): user-writable, but expected."""
+
+    code = "process.known_install"
+    grade = "known"
+
+    def sentence(self, label: str, severity: str, image: str) -> str:
+        return f"image is in a documented per-user install location ({label}): {image}"
+
+
+class Renamed(ProcessRule):
+    """A Windows binary renamed: Sysmon's ``OriginalFileName`` (from the PE version
+    information, which a copy keeps) names a known binary, the image another name."""
+
+    code = "process.renamed"
+
+    def check(self, view: ProcessView) -> Evidence | None:
+        real = renamed_from(view.proc.image, view.proc.original_file_name)
+        if real is None:
+            return None
+        original = clip(view.proc.original_file_name or "", 40)
+        return self._evidence(
+            f"{clip(view.name, 60)} is a renamed {real} (OriginalFileName {original}):"
+            f" {view.shown_image}"
+        )
 
 
 class Masquerading(ProcessRule):
@@ -324,8 +387,11 @@ PROCESS_RULES: dict[str, type[ProcessRule]] = {
         DownloadCradle,
         OfficeChild,
         LolbinNetwork,
+        SuspiciousPath,
         UserWritablePath,
+        KnownInstall,
         Masquerading,
+        Renamed,
     )
 }
 """Every process rule by its code, in the order evidence is listed."""

@@ -46,6 +46,8 @@ FLOW_COLUMNS: tuple[str, ...] = (
     "domain_source",
     "proxied",
     "src_host",
+    "pkts_out",
+    "pkts_in",
 )
 
 _BATCH = 100_000
@@ -104,8 +106,11 @@ class FlowSink:
         domain_source: str | None = None,
         proxied: bool = False,
         src_host: str | None = None,
+        pkts_out: int | None = None,
+        pkts_in: int | None = None,
     ) -> None:
-        """One connection (``ts`` epoch seconds UTC; ``proto`` lower case)."""
+        """One connection (``ts`` epoch seconds UTC; ``proto`` lower case; packet
+        counts each way where the format has them)."""
         f = self._flows
         f["ts"].append(ts)
         f["src_ip"].append(src_ip)
@@ -122,6 +127,8 @@ class FlowSink:
         f["domain_source"].append(domain_source if dst_domain else None)
         f["proxied"].append(proxied)
         f["src_host"].append(src_host)
+        f["pkts_out"].append(pkts_out)
+        f["pkts_in"].append(pkts_in)
         self.connections += 1
         if len(f["ts"]) >= self._batch:
             self._flush_flows(self._take_flows())

@@ -149,7 +149,7 @@ def _float(value: object) -> float | None:
     return None
 
 
-_INT_COLS = {"src_port", "dst_port", "bytes_out", "bytes_in", "trans_depth"}
+_INT_COLS = {"src_port", "dst_port", "bytes_out", "bytes_in", "trans_depth", "pkts_out", "pkts_in"}
 _FLOAT_COLS = {"duration"}
 
 

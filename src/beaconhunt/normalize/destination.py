@@ -82,7 +82,7 @@ def normalized_conn_select(raw: str, have_http: bool, have_ssl: bool, have_dns: 
 
     ``raw`` is a relation (table name or table function call) with the columns
     ts, uid, src_ip, src_port, dst_ip, dst_port, proto, service, duration,
-    bytes_out, bytes_in, conn_state.
+    bytes_out, bytes_in, conn_state, pkts_out, pkts_in. Insert it ``BY NAME``.
     """
     joins = []
     if have_http:
@@ -109,7 +109,8 @@ def normalized_conn_select(raw: str, have_http: bool, have_ssl: bool, have_dns: 
 SELECT *, {PAIR_KEY} AS pair_key FROM (
 SELECT r.ts, r.uid, r.src_ip, r.src_port, r.dst_ip, {port} AS dst_port, r.proto,
        r.service, r.duration, r.bytes_out, r.bytes_in, r.conn_state,
-       {domain} AS dst_domain, {source} AS domain_source, {proxied} AS proxied,
+       r.pkts_out, r.pkts_in, {domain} AS dst_domain, {source} AS domain_source,
+       {proxied} AS proxied,
        NULL::VARCHAR AS src_host, 'conn' AS log, NULL::VARCHAR AS process_image,
        NULL::VARCHAR AS process_guid
 FROM {raw} r
@@ -132,11 +133,11 @@ def flows_insert_sql(have_dns: bool) -> str:
         else ""
     )
     return f"""
-INSERT INTO conn
+INSERT INTO conn BY NAME
 SELECT *, {PAIR_KEY} AS pair_key FROM (
 SELECT f.ts, NULL::VARCHAR AS uid, f.src_ip, f.src_port, f.dst_ip, f.dst_port, f.proto,
        f.service, f.duration, f.bytes_out, f.bytes_in, f.conn_state,
-       coalesce(f.dst_domain, {dns}) AS dst_domain,
+       f.pkts_out, f.pkts_in, coalesce(f.dst_domain, {dns}) AS dst_domain,
        CASE WHEN f.dst_domain IS NOT NULL THEN f.domain_source
             WHEN {dns} IS NOT NULL THEN 'dns' END AS domain_source,
        coalesce(f.proxied, false) AS proxied, f.src_host, f.log,
@@ -155,8 +156,8 @@ def orphan_conn_inserts() -> list[str]:
     both http and ssl becomes one connection (the http row, which has sizes).
     """
     http = f"""
-INSERT INTO conn
-SELECT *, {PAIR_KEY} FROM (
+INSERT INTO conn BY NAME
+SELECT *, {PAIR_KEY} AS pair_key FROM (
 SELECT arg_min(h.ts, coalesce(h.trans_depth, 0)) AS ts, h.uid AS uid,
        any_value(h.src_ip) AS src_ip, any_value(h.src_port) AS src_port,
        any_value(h.dst_ip) AS dst_ip,
@@ -174,8 +175,8 @@ GROUP BY h.uid, CASE WHEN h.uid IS NULL THEN h.ts END
 )
 """
     ssl = f"""
-INSERT INTO conn
-SELECT *, {PAIR_KEY} FROM (
+INSERT INTO conn BY NAME
+SELECT *, {PAIR_KEY} AS pair_key FROM (
 SELECT s.ts AS ts, s.uid AS uid, s.src_ip AS src_ip, s.src_port AS src_port,
        s.dst_ip AS dst_ip, s.dst_port AS dst_port, 'tcp' AS proto, 'ssl' AS service,
        NULL AS duration, NULL AS bytes_out, NULL AS bytes_in, NULL AS conn_state,

@@ -39,8 +39,8 @@ WHERE regexp_matches(regexp_replace(trim(a), '^::ffff:', ''),
 """
 
 ENDPOINT_CONN_INSERT = f"""
-INSERT INTO conn
-SELECT *, {PAIR_KEY} FROM (
+INSERT INTO conn BY NAME
+SELECT *, {PAIR_KEY} AS pair_key FROM (
   SELECT n.ts, NULL AS uid, n.src_ip, n.src_port, n.dst_ip, n.dst_port, lower(n.proto) AS proto,
          NULL AS service, NULL AS duration, NULL AS bytes_out, NULL AS bytes_in,
          NULL AS conn_state, q.query AS dst_domain,
@@ -134,13 +134,17 @@ created AS (
          any_value(image) AS image, any_value(command_line) AS command_line,
          any_value(parent_image) AS parent_image,
          any_value(parent_command_line) AS parent_command_line,
-         any_value(current_directory) AS current_directory
+         any_value(current_directory) AS current_directory,
+         any_value(original_file_name) AS original_file_name,
+         any_value(company) AS company, any_value(product) AS product,
+         any_value(description) AS description, any_value(integrity_level) AS integrity_level
   FROM proc_create GROUP BY host, process_guid
 ),
 totals AS (SELECT pair_id, count(*) AS total FROM rows GROUP BY pair_id)
 SELECT g.pair_id, g.host, g.process_guid, coalesce(g.image, pc.image) AS image,
        coalesce(g.pid, pc.pid) AS pid, coalesce(g.user, pc.user) AS user,
        pc.command_line, pc.parent_image, pc.parent_command_line, pc.current_directory,
+       pc.original_file_name, pc.company, pc.product, pc.description, pc.integrity_level,
        g.n, t.total
 FROM per_process g
 JOIN totals t USING (pair_id)

@@ -31,6 +31,8 @@ FIELD_MAPS: dict[str, dict[str, str]] = {
         "bytes_out": "orig_bytes",
         "bytes_in": "resp_bytes",
         "conn_state": "conn_state",
+        "pkts_out": "orig_pkts",
+        "pkts_in": "resp_pkts",
     },
     "dns": {
         "ts": "ts",

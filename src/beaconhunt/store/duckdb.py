@@ -36,7 +36,7 @@ from beaconhunt.normalize.destination import (
 )
 from beaconhunt.normalize.endpoint import ATTRIBUTION_SQL, ENDPOINT_CONN_INSERT, SYSMON_DNS_MAP
 from beaconhunt.normalize.zeek_fields import FIELD_MAPS
-from beaconhunt.store.schema import DDL, SCHEMA_VERSION, SYSMON_TABLES, TABLES
+from beaconhunt.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, SYSMON_TABLES, TABLES
 
 __all__ = ["DuckDBStore", "PairSeries", "ProgressFn"]
 
@@ -53,6 +53,9 @@ _TYPED = {
     "bytes_in": "BIGINT",
     "trans_depth": "INTEGER",
 }
+#: Columns read leniently from TSV (a bad value is NULL, the line is kept): they
+#: refine evidence but a row without them is still a connection.
+_LENIENT = {"pkts_out": "BIGINT", "pkts_in": "BIGINT"}
 _MAX_LINE_PROBLEMS = 5
 _IP_ANSWER = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+)$"
 
@@ -119,7 +122,7 @@ class DuckDBStore:
             self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
             # beaconhunt draws its own progress display
             self.con.execute("SET enable_progress_bar = false")
-            for ddl in DDL:
+            for ddl in (*DDL, *MIGRATIONS):
                 self.con.execute(ddl)
             self._check_version()
             for log, cols in TABLES.items():
@@ -223,6 +226,8 @@ class DuckDBStore:
                 needs_empty = columns[zf] == "VARCHAR" and container
                 if needs_empty:
                     expr = f"NULLIF({expr}, ?)"
+                if col in _LENIENT:
+                    expr = f"TRY_CAST({expr} AS {_LENIENT[col]})"
                 proj.append((col, expr, needs_empty))
             else:
                 proj.append((col, f"NULL::{TABLES[log][col]}", False))
@@ -280,7 +285,7 @@ class DuckDBStore:
                 # (48 s instead of 0.1 s for 160k rows): stage the rows first.
                 sql = f"INSERT INTO _raw_conn SELECT * FROM {scan}"
             else:
-                sql = "INSERT INTO conn " + normalized_conn_select(scan, *self._have())
+                sql = "INSERT INTO conn BY NAME " + normalized_conn_select(scan, *self._have())
         elif log == "dns":
             sql = (
                 "INSERT INTO _new_dns SELECT ts, uid, src_ip, query, a FROM"
@@ -499,7 +504,7 @@ class DuckDBStore:
     def flush_raw_conn(self) -> int:
         """Normalize the conn records appended from JSON into ``conn``."""
         self._ensure_maps()
-        sql = "INSERT INTO conn " + normalized_conn_select("_raw_conn", *self._have())
+        sql = "INSERT INTO conn BY NAME " + normalized_conn_select("_raw_conn", *self._have())
         rows = int(self._execute("naming destinations", sql)[0][0])
         self.con.execute("DELETE FROM _raw_conn")
         return rows
@@ -628,6 +633,54 @@ FROM (
         keys = ("src_ip", "dst_port", "proto", "src_host", "dst_domain", "domain_source",
                 "proxied", "dst_ips")  # fmt: skip
         return {int(r[0]): dict(zip(keys, r[1:], strict=True)) for r in rows}
+
+    def pair_traffic(self, pair_ids: Sequence[int], start: float,
+                     end: float) -> dict[int, dict[str, np.ndarray]]:  # fmt: skip
+        """What each connection of the given pairs carried, for the protocol checks
+        (:mod:`beaconhunt.enrich.services`): per pair, arrays ``service`` (object),
+        ``log`` (object), ``bytes_out``, ``bytes_in``, ``pkts_out``, ``pkts_in`` and
+        ``duration`` (float, NaN when unknown), in time order."""
+        if not len(pair_ids):
+            return {}
+        self.con.register("_ids", pa.table({"pair_id": np.asarray(pair_ids, dtype=np.int64)}))
+        try:
+            tbl = self.con.sql(
+                """
+SELECT p.pair_id, c.service, c.log, c.bytes_out::DOUBLE AS bytes_out,
+       c.bytes_in::DOUBLE AS bytes_in, c.pkts_out::DOUBLE AS pkts_out,
+       c.pkts_in::DOUBLE AS pkts_in, c.duration
+FROM conn c JOIN (SELECT * FROM _pairs SEMI JOIN _ids USING (pair_id)) p
+  ON c.pair_key = p.pair_key
+WHERE c.ts BETWEEN ? AND ?
+ORDER BY p.pair_id, c.ts
+""",
+                params=[start, end],
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("_ids")
+        return _split_by_pair(tbl)
+
+
+def _split_by_pair(tbl: Any) -> dict[int, dict[str, np.ndarray]]:
+    """An Arrow table sorted by ``pair_id`` as one dict of NumPy arrays per pair."""
+    pid = np.asarray(tbl.column("pair_id").to_numpy(), dtype=np.int64)
+    if not pid.size:
+        return {}
+    cols: dict[str, np.ndarray] = {}
+    for name in tbl.column_names:
+        if name == "pair_id":
+            continue
+        col = tbl.column(name)
+        if pa.types.is_floating(col.type):
+            cols[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+        else:
+            cols[name] = np.asarray(col.to_pylist(), dtype=object)
+    starts = np.flatnonzero(np.diff(pid, prepend=-1))
+    bounds = np.append(starts, pid.size)
+    return {
+        int(pid[a]): {k: v[a:b] for k, v in cols.items()}
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+    }
 
 
 def _short(msg: str) -> str:

@@ -33,7 +33,14 @@ pair_key          UBIGINT    64-bit hash of (src_ip, dst_domain or dst_ip,
                              dst_port, proto, process_image): the pair the
                              row belongs to,
                              so grouping and joining use one integer
+pkts_out          BIGINT     packets sent by the originator (Zeek orig_pkts)
+pkts_in           BIGINT     packets sent by the responder (resp_pkts)
 ================  =========  ===============================================
+
+New columns are only ever added at the end of a table: a store written by an
+earlier version gets them (as NULL for its old rows) with ``ALTER TABLE ...
+ADD COLUMN`` when it is opened (:data:`MIGRATIONS`), and inserts name their
+columns (``INSERT ... BY NAME``) or list them in schema order.
 
 IP addresses stay VARCHAR: DuckDB's INET type loads an extension at run time,
 which fails on machines without internet access.
@@ -46,6 +53,7 @@ __all__ = [
     "DDL",
     "DNS_COLUMNS",
     "HTTP_COLUMNS",
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "SSL_COLUMNS",
     "SYSMON_EVENT_TABLES",
@@ -77,6 +85,8 @@ CONN_COLUMNS: dict[str, str] = {
     "process_image": "VARCHAR",
     "process_guid": "VARCHAR",
     "pair_key": "UBIGINT",
+    "pkts_out": "BIGINT",
+    "pkts_in": "BIGINT",
 }
 
 #: Side tables: the context that names destinations.
@@ -133,6 +143,12 @@ PROC_CREATE_COLUMNS: dict[str, str] = {
     "parent_pid": "BIGINT",
     "parent_image": "VARCHAR",
     "parent_command_line": "VARCHAR",
+    # PE version information Sysmon reads from the image (schema 4.x and later)
+    "original_file_name": "VARCHAR",
+    "company": "VARCHAR",
+    "product": "VARCHAR",
+    "description": "VARCHAR",
+    "file_version": "VARCHAR",
 }
 #: Event 3, network connection.
 NET_CONN_COLUMNS: dict[str, str] = {
@@ -223,6 +239,18 @@ def _create(name: str, columns: dict[str, str]) -> str:
     cols = ", ".join(f"{c} {t}" for c, t in columns.items())
     return f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
 
+
+#: Columns added after the first release, per table: a store made before them gets
+#: them on open (``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``), NULL for old rows.
+_ADDED: dict[str, tuple[str, ...]] = {
+    "conn": ("pkts_out", "pkts_in"),
+    "proc_create": ("original_file_name", "company", "product", "description", "file_version"),
+}
+MIGRATIONS: tuple[str, ...] = tuple(
+    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {col} {TABLES[table][col]}"
+    for table, cols in _ADDED.items()
+    for col in cols
+)
 
 DDL: tuple[str, ...] = (
     *(_create(name, cols) for name, cols in TABLES.items()),

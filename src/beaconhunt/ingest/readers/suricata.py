@@ -287,6 +287,7 @@ def _flow(obj: dict[str, Any], state: _File) -> str | None:
     try:
         sport, dport = _count(obj, ports[0]), _count(obj, ports[1])
         out, back = _count(flow, "bytes_toserver"), _count(flow, "bytes_toclient")
+        pkts_out, pkts_in = _count(flow, "pkts_toserver"), _count(flow, "pkts_toclient")
     except _NotACount as exc:
         return str(exc)
     state.flows += 1
@@ -297,7 +298,7 @@ def _flow(obj: dict[str, Any], state: _File) -> str | None:
         start, src, sport, dst, dport if named.port is None else named.port, proto,
         service=_SERVICES.get(app, app) if isinstance(app, str) and app else None,
         duration=end - start if end is not None and end >= start else None,
-        bytes_out=out, bytes_in=back,
+        bytes_out=out, bytes_in=back, pkts_out=pkts_out, pkts_in=pkts_in,
         conn_state=_text(flow.get("state")),
         dst_domain=named.name or None,
         domain_source=named.source or None,
