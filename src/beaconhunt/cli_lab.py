@@ -117,6 +117,7 @@ class _ScenarioArgs:
     jitter: float | None
     loss: float | None
     sysmon: bool
+    zoo: bool = False
 
     def scenario(self) -> Scenario:
         """The Scenario these options describe (defaults: the demo day)."""
@@ -129,6 +130,7 @@ class _ScenarioArgs:
             sleep=self.sleep,
             jitter=None if self.jitter is None else self.jitter / 100.0,
             loss=None if self.loss is None else self.loss / 100.0,
+            zoo=self.zoo,
         )
 
 
@@ -168,6 +170,13 @@ def _scenario_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             default=True,
             show_default=True,
             help="Also write Sysmon events of the infected and a few clean workstations.",
+        ),
+        click.option(
+            "--zoo/--no-zoo",
+            default=False,
+            show_default=True,
+            help="Add the benign zoo: 42 kinds of periodic software timed from their"
+            " documentation (docs/benign.md), more servers, printers and IoT devices.",
         ),
     ]
     for option in reversed(options):

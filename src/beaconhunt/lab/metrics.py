@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from beaconhunt.lab.breakdown import Group, breakdowns
-from beaconhunt.lab.labels import Label, LabelIndex, Outcome, finding_key
+from beaconhunt.lab.labels import Label, LabelIndex, Outcome, finding_key, outcomes_by_kind
 from beaconhunt.model import Decision, Finding
 
 __all__ = [
@@ -168,6 +168,13 @@ class Evaluation:
     outcomes: tuple[Outcome, ...]
     breakdowns: dict[str, list[Group]] = field(default_factory=dict)
     false_kinds: Counter[str] = field(default_factory=Counter)
+
+    def benign_kinds(self) -> dict[str, Counter[str]]:
+        """Per benign label kind, how many of its pairs were decided each way
+        (``escalate``, ``monitor``, ``close`` or ``not reported``), kinds sorted."""
+        return dict(
+            sorted(outcomes_by_kind(o for o in self.outcomes if not o.label.implant).items())
+        )
 
 
 def measure(

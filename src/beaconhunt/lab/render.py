@@ -89,6 +89,16 @@ def _group_rows(groups: Sequence[Group]) -> list[list[str]]:
 
 
 _GROUP_HEADER = ("pairs", "escalated", "found", "process right")
+_BENIGN_HEADER = ("kind", "pairs", "escalate", "monitor", "close", "not reported")
+
+
+def benign_rows(ev: Evaluation) -> list[list[str]]:
+    """One row per benign kind: its pairs and how they were decided."""
+    return [
+        [kind, str(sum(c.values())),
+         *(str(c.get(d, 0)) for d in ("escalate", "monitor", "close", "not reported"))]
+        for kind, c in ev.benign_kinds().items()
+    ]  # fmt: skip
 
 
 def evaluation_text(ev: Evaluation, markdown: bool = False) -> str:
@@ -101,6 +111,8 @@ def evaluation_text(ev: Evaluation, markdown: bool = False) -> str:
     if ev.false_kinds:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(ev.false_kinds.items()))
         parts.append(f"false escalations by kind: {kinds}\n")
+    parts.append(f"{heading}benign kinds\n" if markdown else "benign kinds (pairs by decision):\n")
+    parts.append(table(_BENIGN_HEADER, benign_rows(ev), markdown))
     missed = [o for o in ev.outcomes if o.label.implant and o.decided != "escalate"]
     if missed:
         parts.append(f"{heading}implant pairs not escalated\n" if markdown else "not escalated:\n")
@@ -145,6 +157,7 @@ def evaluation_json(ev: Evaluation) -> str:
         "metrics": asdict(ev.metrics),
         "breakdowns": {k: [_group_dict(g) for g in v] for k, v in ev.breakdowns.items()},
         "false_escalations_by_kind": dict(sorted(ev.false_kinds.items())),
+        "benign_kinds": {k: dict(c) for k, c in ev.benign_kinds().items()},
         "implants": implants,
     }
     return json.dumps(_clean(data), indent=2) + "\n"

@@ -27,6 +27,7 @@ from beaconhunt.synth import catalog
 from beaconhunt.synth.flows import Traffic
 from beaconhunt.synth.implants import HiddenBeacon
 from beaconhunt.synth.world import AD_DOMAIN, World, registered_domain
+from beaconhunt.synth.zoo import allowlisted_names
 
 __all__ = ["LABEL_FIELDS", "intel_beacon", "write_context", "write_labels"]
 
@@ -121,7 +122,7 @@ def write_context(out_dir: Path, world: World, beacons: Sequence[HiddenBeacon]) 
         ("hostname", "ip", "role", "owner", "criticality"),
         [(h.name, h.ip, h.role, h.owner, h.criticality) for h in world.hosts],
     )
-    paths[1].write_text(_allowlist(), encoding="utf-8")
+    paths[1].write_text(_allowlist(world.scenario.zoo), encoding="utf-8")
     _write_csv(paths[2], ("domain", "created"), _whois(world))
     known = intel_beacon(beacons)
     intel = []
@@ -137,8 +138,9 @@ def write_context(out_dir: Path, world: World, beacons: Sequence[HiddenBeacon]) 
     return paths
 
 
-def _allowlist() -> str:
-    """Approved infrastructure: the sanctioned agents' names, NTP pool and the AD domain."""
+def _allowlist(zoo: bool = False) -> str:
+    """Approved infrastructure: the sanctioned agents' names, NTP pool and the AD domain
+    (with the zoo, also the few zoo kinds a first-day allowlist would list)."""
     names = sorted(
         {p.name for p in catalog.BENIGN_POLLERS if p.allowlisted} | set(catalog.NTP_SOURCES)
     )
@@ -152,6 +154,8 @@ def _allowlist() -> str:
         "# sanctioned agents: EDR, Windows telemetry and updates, Office 365, Slack, NTP",
         *names,
     ]
+    if zoo:
+        lines += ["", "# reviewed vendor services (zoo)", *allowlisted_names()]
     return "\n".join(lines) + "\n"
 
 

@@ -142,15 +142,19 @@ class Traffic:
         *,
         dst: Any,
         port: int,
-        service: str,
+        service: str | None,
         out: Any,
         inn: Any,
         duration: FloatArray,
         label: int,
         qname: Any = None,
+        pkts: tuple[Any, Any] = (1, 1),
     ) -> IntArray:
-        """Add one-request/one-reply UDP flows (DNS, NTP, Kerberos)."""
+        """Add UDP flows: one request and one reply (DNS, NTP, Kerberos) unless
+        ``pkts`` says how many packets went each way (0 back: no reply, ``S0``)."""
         n = ts.size
+        o_pk, r_pk = (np.broadcast_to(np.asarray(p, dtype=np.int64), (n,)) for p in pkts)
+        silent = r_pk == 0
         return self.conn.add(
             n,
             ts=ts,
@@ -163,12 +167,12 @@ class Traffic:
             duration=duration,
             orig_bytes=out,
             resp_bytes=inn,
-            conn_state="SF",
-            history="Dd",
-            orig_pkts=1,
-            orig_ip_bytes=np.add(out, 28),
-            resp_pkts=1,
-            resp_ip_bytes=np.add(inn, 28),
+            conn_state=choose(silent, "S0", "SF"),
+            history=choose(silent, "D", "Dd"),
+            orig_pkts=o_pk,
+            orig_ip_bytes=np.add(out, 28 * o_pk),
+            resp_pkts=r_pk,
+            resp_ip_bytes=np.add(inn, 28 * r_pk),
             label=label,
             qname=qname,
         )

@@ -42,6 +42,7 @@ from beaconhunt.synth.sysmon_writer import SYSMON_FORMATS, SysmonFormat, write_s
 from beaconhunt.synth.table import make_ids
 from beaconhunt.synth.world import build_world
 from beaconhunt.synth.zeek_writer import LogFormat, LogFrame, write_log
+from beaconhunt.synth.zoo import add_zoo
 
 __all__ = ["LOGS", "SYSMON_FILE", "GenerationSummary", "generate"]
 
@@ -153,6 +154,8 @@ def _simulate(s: Scenario) -> tuple[Traffic, list[HiddenBeacon]]:
     if s.benign_pollers:
         add_pollers(tr)
         add_ntp(tr)
+    if s.zoo:
+        add_zoo(tr)
     if s.streaming_users:
         add_streaming(tr)
     if s.internal:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -38,6 +39,7 @@ from beaconhunt.synth.flows import Label
 from beaconhunt.synth.implants import HiddenBeacon
 from beaconhunt.synth.scenario import FAMILIES
 from beaconhunt.synth.world import Host
+from beaconhunt.synth.zoo import ZOO
 
 __all__ = [
     "PRE_SYSMON",
@@ -260,7 +262,20 @@ def version_info(image: str, key: str) -> VersionInfo:
     name = image.rsplit("\\", 1)[-1].lower()
     if key.startswith("implant:") and not image.lower().startswith("c:\\windows\\"):
         return VersionInfo()
-    return _VERSIONS.get(name, VersionInfo())
+    return _VERSIONS.get(name) or _zoo_versions().get(name, VersionInfo())
+
+
+@cache
+def _zoo_versions() -> dict[str, VersionInfo]:
+    """Version resources of the zoo's programs, where ``zoo.toml`` documents them."""
+    out: dict[str, VersionInfo] = {}
+    for k in ZOO:
+        name = k.process.replace("/", "\\").rsplit("\\", 1)[-1].lower()
+        if k.company and name.endswith(".exe"):
+            product = name.removesuffix(".exe")
+            out.setdefault(name, VersionInfo("1.0.0.0", product, product, k.company,
+                                             k.original_file_name or name))  # fmt: skip
+    return out
 
 
 def process_key(lab: Label, image: str) -> str:

@@ -90,6 +90,9 @@ class Scenario:
     work_start_h: float = 8.0
     work_end_h: float = 18.0
     sysmon_hosts: int = 3
+    #: add the benign zoo (:mod:`beaconhunt.synth.zoo`): 42 kinds of documented
+    #: periodic software, more servers and a few printers and IoT devices
+    zoo: bool = False
 
     def __post_init__(self) -> None:
         for problem in _problems(self):

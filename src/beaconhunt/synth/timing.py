@@ -34,13 +34,15 @@ __all__ = [
     "meterpreter",
     "mythic",
     "sliver",
+    "walk",
 ]
 
 FloatArray = NDArray[np.float64]
 
 
-def _walk(rng: np.random.Generator, start: float, end: float, draw: object) -> FloatArray:
-    """Accumulate intervals drawn in blocks by ``draw(n)`` until ``end`` is passed."""
+def walk(rng: np.random.Generator, start: float, end: float, draw: object) -> FloatArray:
+    """Accumulate intervals drawn in blocks by ``draw(n)`` until ``end`` is passed
+    (the first time is a random phase into the first interval)."""
     assert callable(draw)
     first = start + float(rng.uniform(0.0, 1.0)) * float(np.asarray(draw(1))[0])
     out: list[FloatArray] = []
@@ -70,7 +72,7 @@ def cobalt_strike(
     loss: float = 0.0,
 ) -> FloatArray:
     """Cobalt Strike Beacon: each sleep is uniform in ``[sleep*(1-jitter), sleep]``."""
-    ts = _walk(rng, start, end, lambda n: sleep * (1.0 - jitter * rng.random(n)))
+    ts = walk(rng, start, end, lambda n: sleep * (1.0 - jitter * rng.random(n)))
     return apply_loss(rng, ts, loss)
 
 
@@ -83,7 +85,7 @@ def sliver(
     loss: float = 0.0,
 ) -> FloatArray:
     """Sliver: each sleep is ``sleep + U[0, jitter_s)`` seconds."""
-    ts = _walk(rng, start, end, lambda n: sleep + jitter_s * rng.random(n))
+    ts = walk(rng, start, end, lambda n: sleep + jitter_s * rng.random(n))
     return apply_loss(rng, ts, loss)
 
 
@@ -102,7 +104,7 @@ def mythic(
         k = rng.integers(-span, span + 1, n) if span > 0 else np.zeros(n)
         return np.maximum(0.5, sleep + k).astype(np.float64)
 
-    return apply_loss(rng, _walk(rng, start, end, draw), loss)
+    return apply_loss(rng, walk(rng, start, end, draw), loss)
 
 
 def havoc(
@@ -121,7 +123,7 @@ def havoc(
     Working hours are local time ``[work_start_h, work_end_h)``; ``utc_offset_h``
     converts epoch seconds (UTC) to the implant's local clock.
     """
-    ts = _walk(rng, start, end, lambda n: sleep * (1.0 + jitter * (2.0 * rng.random(n) - 1.0)))
+    ts = walk(rng, start, end, lambda n: sleep * (1.0 + jitter * (2.0 * rng.random(n) - 1.0)))
     hour = ((ts + utc_offset_h * 3600.0) % 86400.0) / 3600.0
     ts = ts[(hour >= work_start_h) & (hour < work_end_h)]
     return apply_loss(rng, ts, loss)
@@ -139,12 +141,12 @@ def meterpreter(
     """Meterpreter reverse_http(s): steady polling every ``sleep`` seconds (±5%)
     that speeds up to about ``tasked_interval`` during tasking sessions, which
     take roughly ``tasked_fraction`` of the time in a few bursts."""
-    base = _walk(rng, start, end, lambda n: sleep * (0.95 + 0.1 * rng.random(n)))
+    base = walk(rng, start, end, lambda n: sleep * (0.95 + 0.1 * rng.random(n)))
     bursts: list[FloatArray] = [base]
     n_bursts = max(1, int((end - start) * tasked_fraction / 600.0))
     for b0 in rng.uniform(start, end, n_bursts):
         b1 = min(end, b0 + float(rng.uniform(120.0, 900.0)))
-        fast = _walk(rng, b0, b1, lambda n: tasked_interval * (0.5 + rng.random(n)))
+        fast = walk(rng, b0, b1, lambda n: tasked_interval * (0.5 + rng.random(n)))
         bursts.append(fast)
         base = base[(base < b0) | (base >= b1)]
         bursts[0] = base
@@ -161,7 +163,7 @@ def agent(
 ) -> FloatArray:
     """A benign poller (EDR/AV check-in, update check, NTP, mail sync): period
     ``period`` with relative jitter ``±jitter``."""
-    ts = _walk(rng, start, end, lambda n: period * (1.0 + jitter * (2.0 * rng.random(n) - 1.0)))
+    ts = walk(rng, start, end, lambda n: period * (1.0 + jitter * (2.0 * rng.random(n) - 1.0)))
     return apply_loss(rng, ts, loss)
 
 

@@ -255,7 +255,7 @@ def _hosts(s: Scenario, rng: np.random.Generator) -> list[Host]:
         user = f"{_FIRST[i % len(_FIRST)]}.{_LAST[(i * 7) % len(_LAST)]}"
         laptop = bool(rng.random() < 0.4)
         crit = "high" if i % 11 == 3 else "medium"
-        ip = f"10.20.{1 + i // 250}.{10 + i % 250}"
+        ip = f"10.20.{1 + i // 240}.{10 + i % 240}"
         browser = int(rng.choice(3, p=[0.55, 0.35, 0.10]))
         out.append(
             Host(
@@ -270,6 +270,29 @@ def _hosts(s: Scenario, rng: np.random.Generator) -> list[Host]:
                 browser,
             )
         )
+    if s.zoo:
+        out += _zoo_hosts(s.hosts, len(_SERVERS) + 1)
+    return out
+
+
+def _zoo_hosts(hosts: int, first_server: int) -> list[Host]:
+    """The extra servers and devices of a zoo world of ``hosts`` hosts.
+
+    Servers: 4% of the hosts (at least 4), alternately Linux and Windows, in
+    ``10.10.1.0/24``; devices: 2% (at least 2), printers and IoT modules in
+    ``10.30.0.0/24`` with no user and no Sysmon.
+    """
+    out: list[Host] = []
+    roles = ("app_server", "web_server", "database", "file_server")
+    for i in range(max(4, round(0.04 * hosts))):
+        os = "linux" if i % 2 == 0 else "windows"
+        name = f"srv-{roles[i % len(roles)].split('_')[0]}-{first_server + i:02d}"
+        out.append(Host(name, f"10.10.1.{10 + i}", roles[i % len(roles)], "it-ops", "medium",
+                        os, False, f"svc_{name.split('-')[1]}", -1))  # fmt: skip
+    for i in range(max(2, round(0.02 * hosts))):
+        kind = "printer" if i % 2 == 0 else "iot"
+        out.append(Host(f"{kind}-{i + 1:02d}", f"10.30.0.{10 + i}", kind, "facilities", "low",
+                        "device", False, "", -1))  # fmt: skip
     return out
 
 
