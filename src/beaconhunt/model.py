@@ -34,6 +34,7 @@ PIVOT_OF_PREFIX: dict[str, str] = {
     "volume": "timing",
     "process": "process",
     "persistence": "process",
+    "client": "process",
     "host": "host",
     "lateral": "lateral",
     "intel": "intel",

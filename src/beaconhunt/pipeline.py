@@ -31,6 +31,7 @@ from beaconhunt.detect.filter import FilterResult, FilterSettings, prefilter
 from beaconhunt.detect.sessions import sessions
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
+from beaconhunt.enrich.fingerprints import ClientPrints, fingerprint_evidence
 from beaconhunt.enrich.investigate import Context, Draft, investigate
 from beaconhunt.enrich.process import (
     FileCreate,
@@ -47,6 +48,7 @@ from beaconhunt.ingest.network import NetworkReader
 from beaconhunt.model import PIVOTS, Decision, Evidence, Finding, ProcessInfo, ProcessShare, Verdict
 from beaconhunt.report.safe import terminal_text
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
+from beaconhunt.store.facts import active_sources
 from beaconhunt.store.history import History
 
 __all__ = ["HuntResult", "hunt"]
@@ -211,6 +213,8 @@ def _score_pairs(
     ids = series.pair_id[reported]
     details = store.pair_details(ids.tolist(), start, end)
     traffic = store.pair_traffic(ids.tolist(), start, end)
+    clients, prevalence = store.pair_clients(ids.tolist(), start, end)
+    active = len(networks.internal_of(active_sources(store.con, start, end)))
     attributed = store.attribution(ids.tolist(), start, end, settings.attribution_tolerance)
     persistence = _persistence(store) if attributed else ()
     drafts: list[Draft] = []
@@ -228,6 +232,7 @@ def _score_pairs(
         found = (
             *detail.reasons,
             *_service(d, traffic.get(pid), detail.median_interval),
+            *_clients(clients.get(pid), prevalence, active, job.evidence),
             *_process_reasons(processes, detail.n_connections),
             *(_suspicious(rows[0], persistence) if rows else ()),
         )
@@ -278,6 +283,19 @@ def _service(
     port = d["dst_port"]
     t = Traffic.from_columns(d["proto"], None if port in (None, -1) else int(port), cols)
     return service_evidence(t, _none_if_nan(interval))
+
+
+def _clients(
+    raw: dict[str, Any] | None, prevalence: dict[str, int], active: int, s: EvidenceSettings
+) -> list[Evidence]:
+    """Client-fingerprint evidence of a pair (:mod:`beaconhunt.enrich.fingerprints`)."""
+    if raw is None:
+        return []
+    prints = ClientPrints(
+        {k: Counter(v) for k, v in raw["values"].items()}, raw["http"], raw["no_host"]
+    )
+    return fingerprint_evidence(prints, prevalence, active, s.prevalence_min_hosts,
+                                s.common_min_hosts, s.common_min_share)  # fmt: skip
 
 
 def _ordered(verdict: Verdict, evidence: Sequence[Evidence]) -> tuple[Evidence, ...]:

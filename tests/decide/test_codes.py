@@ -12,6 +12,7 @@ from beaconhunt.config import DecideSettings, EvidenceSettings
 from beaconhunt.decide import EVIDENCE_CODES, load_policy, matching_codes, register_code
 from beaconhunt.decide.codes import CODE_RE
 from beaconhunt.detect.reasons import REASON_CODES
+from beaconhunt.enrich.fingerprints import FINGERPRINT_CODES
 from beaconhunt.enrich.process import PERSISTENCE_RULES, PROCESS_RULES
 from beaconhunt.enrich.services import SERVICE_CODES
 from beaconhunt.errors import ConfigError
@@ -39,7 +40,7 @@ def registry() -> Iterator[dict[str, str]]:
 
 def test_registry_holds_every_stage_s_codes() -> None:
     expected = [*REASON_CODES, *PROCESS_RULES, *PERSISTENCE_RULES, *PIPELINE_CODES,
-                *SERVICE_CODES]  # fmt: skip
+                *SERVICE_CODES, *FINGERPRINT_CODES]  # fmt: skip
     assert set(expected) <= set(EVIDENCE_CODES)
     assert len(EVIDENCE_CODES) == len(set(expected))
 

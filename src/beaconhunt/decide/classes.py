@@ -67,6 +67,7 @@ CLASS_OF: dict[str, CodeClass] = {
     "dest.young_domain": _I,
     "intel.match": _I,
     "service.mismatch": _I,
+    "client.c2_fingerprint": _I,
     "history.escalated": _I,
     "history.process_flagged": _I,
     # --- urgency: worth a closer look, but not evidence of malice
@@ -96,6 +97,10 @@ CLASS_OF: dict[str, CodeClass] = {
     "lateral.same_process": _U,
     "history.seen": _U,
     "history.monitored": _U,
+    "client.reported_fingerprint": _U,
+    "client.rare_fingerprint": _U,
+    "client.self_signed_cert": _U,
+    "client.no_host_header": _U,
     # --- explanations: known, approved or ordinary behaviour
     "beacon.weak": _E,
     "timing.irregular": _E,
@@ -111,6 +116,7 @@ CLASS_OF: dict[str, CodeClass] = {
     "process.approved": _E,
     "process.known_install": _E,
     "history.closed": _E,
+    "client.common_fingerprint": _E,
     "service.*": _E,  # every conformant protocol; service.mismatch is listed above
     # --- context: descriptive
     "process.attributed": _C,

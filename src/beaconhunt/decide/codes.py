@@ -16,6 +16,7 @@ import fnmatch
 import re
 
 from beaconhunt.detect import reasons
+from beaconhunt.enrich.fingerprints import FINGERPRINT_CODES
 from beaconhunt.enrich.process import PERSISTENCE_RULES, PROCESS_RULES
 from beaconhunt.enrich.services import SERVICE_CODES
 
@@ -119,6 +120,7 @@ EVIDENCE_CODES: dict[str, str] = {
     **_rule_meanings(),
     **_PIVOT_CODES,
     **SERVICE_CODES,
+    **FINGERPRINT_CODES,
 }
 """Every known evidence code -> its one-line meaning; policy rules are checked against it."""
 

@@ -49,6 +49,12 @@ FIELD_MAPS: dict[str, dict[str, str]] = {
         "dst_ip": "id.resp_h",
         "dst_port": "id.resp_p",
         "server_name": "server_name",
+        "ja3": "ja3",
+        "ja3s": "ja3s",
+        "ja4": "ja4",
+        "ja4s": "ja4s",
+        "subject": "subject",
+        "issuer": "issuer",
     },
     "http": {
         "ts": "ts",

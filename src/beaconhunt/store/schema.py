@@ -105,6 +105,14 @@ SSL_COLUMNS: dict[str, str] = {
     "dst_ip": "VARCHAR",
     "dst_port": "INTEGER",
     "server_name": "VARCHAR",
+    # client and server fingerprints (Zeek's ja3 / ja4 packages, Suricata's tls.ja3/ja4)
+    # and the server certificate's subject and issuer, where the sensor logs them
+    "ja3": "VARCHAR",
+    "ja3s": "VARCHAR",
+    "ja4": "VARCHAR",
+    "ja4s": "VARCHAR",
+    "subject": "VARCHAR",
+    "issuer": "VARCHAR",
 }
 HTTP_COLUMNS: dict[str, str] = {
     "ts": "DOUBLE",
@@ -244,6 +252,7 @@ def _create(name: str, columns: dict[str, str]) -> str:
 #: them on open (``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``), NULL for old rows.
 _ADDED: dict[str, tuple[str, ...]] = {
     "conn": ("pkts_out", "pkts_in"),
+    "ssl": ("ja3", "ja3s", "ja4", "ja4s", "subject", "issuer"),
     "proc_create": ("original_file_name", "company", "product", "description", "file_version"),
 }
 MIGRATIONS: tuple[str, ...] = tuple(

@@ -96,7 +96,7 @@ def _poller(tr: Traffic, p: Poller, host: int, rng: np.random.Generator) -> None
         rng,
         rows,
         sni=p.name,
-        client=p.kind,
+        client="schannel" if p.process == _SVCHOST else p.kind,
         server=p.name,
         tls13=0.9,
         resumed=0.5,

@@ -230,7 +230,9 @@ def _tls(
         rng,
         rows,
         sni=ep.name,
-        client=family,
+        # the TLS stack, not the program, makes the client fingerprint: Sliver is Go,
+        # the others call the Windows stack (SChannel) like the OS's own services
+        client="go" if family == "sliver" else "schannel",
         server=dst_ip,
         tls13=tls13,
         resumed=0.7 if wininet else 0.0,
