@@ -142,6 +142,9 @@ def test_outcome_4_jittered_beacon_with_indicators_escalates() -> None:
         ("rare-and-correlated", Decision.ESCALATE,
          ["beacon.regular", "dest.rare", "lateral.same_process", "host.suspicious_execution"],
          0.8),
+        # the host's other processes do not implicate a known, clean process
+        ("not-understood", Decision.MONITOR,
+         ["beacon.regular", "dest.rare", "host.persistence", "process.attributed"], 0.8),
         # urgency without an indicator is monitored: a hard-coded vendor address,
         # a per-user program, the same agent on other hosts, a critical server
         ("not-understood", Decision.MONITOR,
