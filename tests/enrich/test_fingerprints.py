@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -147,3 +148,31 @@ def test_zeek_ja3_and_certificate_columns_reach_the_finding(tmp_path: Path) -> N
     codes = {r.code for r in f.reasons}
     assert {"client.c2_fingerprint", "client.self_signed_cert"} <= codes
     assert (f.decision.value, f.rule) == ("escalate", "c2-indicators")
+
+
+def test_suricata_tls_fingerprints_reach_the_finding(tmp_path: Path) -> None:
+    # EVE: a tls event (ja3 object, ja4 string, subject, issuerdn) and the flow event of
+    # the same flow_id, every 60 s; the certificate is Cobalt Strike's default
+    suri_dn = (
+        "C=Earth, ST=Cyberspace, L=Somewhere, O=cobaltstrike, OU=AdvancedPenTesting,"
+        " CN=Major Cobalt Strike"
+    )
+    lines = []
+    for i in range(40):
+        t = f"2026-11-03T08:{i:02d}:00.{100000 + i:06d}+0000"
+        addr = {"src_ip": "10.1.1.5", "src_port": 50000 + i, "dest_ip": "203.0.113.9",
+                "dest_port": 443, "proto": "TCP"}  # fmt: skip
+        tls = {"subject": suri_dn, "issuerdn": suri_dn, "version": "TLS 1.2",
+               "ja3": {"hash": "72a589da586844d7f0818ce684948eea", "string": "771,49192"},
+               "ja4": "t12d190700_d83cc789557e_16bbda4055b2"}  # fmt: skip
+        flow = {"pkts_toserver": 7, "pkts_toclient": 6, "bytes_toserver": 1180,
+                "bytes_toclient": 4823, "start": t, "end": t, "state": "closed"}  # fmt: skip
+        lines.append(json.dumps({"timestamp": t, "flow_id": 9000 + i, "event_type": "tls",
+                                 **addr, "tls": tls}))  # fmt: skip
+        lines.append(json.dumps({"timestamp": t, "flow_id": 9000 + i, "event_type": "flow",
+                                 **addr, "app_proto": "tls", "flow": flow}))  # fmt: skip
+    (tmp_path / "eve.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    [f] = hunt([tmp_path / "eve.json"]).findings
+    codes = {r.code for r in f.reasons}
+    assert {"client.c2_fingerprint", "client.self_signed_cert"} <= codes
+    assert f.connections == 40  # the tls events named flows, they are not connections

@@ -173,6 +173,7 @@ def _load_network(
         str(s.path), reader.name,
         lambda cols: store.append_flows(reader.name, cols),
         lambda cols: store.append("dns", cols),
+        flush_tls=lambda cols: store.append("ssl", cols),
     )  # fmt: skip
     try:
         reader.read(s.path, sink)

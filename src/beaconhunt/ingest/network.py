@@ -27,7 +27,7 @@ from typing import Any
 
 from beaconhunt.errors import InputProblem
 
-__all__ = ["FLOW_COLUMNS", "FlowSink", "NetworkReader"]
+__all__ = ["FLOW_COLUMNS", "TLS_COLUMNS", "FlowSink", "NetworkReader"]
 
 #: The columns a reader fills, in ``conn`` schema order (uid and process are not theirs).
 FLOW_COLUMNS: tuple[str, ...] = (
@@ -48,7 +48,14 @@ FLOW_COLUMNS: tuple[str, ...] = (
     "src_host",
     "pkts_out",
     "pkts_in",
+    "uid",
 )
+#: What a reader can say about a TLS session (the ``ssl`` side table, joined to its
+#: connection by ``uid``): the SNI, fingerprints and the server certificate.
+TLS_COLUMNS: tuple[str, ...] = (
+    "ts", "uid", "src_ip", "src_port", "dst_ip", "dst_port", "server_name",
+    "ja3", "ja3s", "ja4", "ja4s", "subject", "issuer",
+)  # fmt: skip
 
 _BATCH = 100_000
 #: Problems kept per file; the rest are only counted.
@@ -70,11 +77,14 @@ class FlowSink:
         flush_flows: Callable[[dict[str, list[Any]]], int],
         flush_dns: Callable[[dict[str, list[Any]]], int],
         batch: int = _BATCH,
+        flush_tls: Callable[[dict[str, list[Any]]], int] | None = None,
     ) -> None:
         self.file = file
         self.log = log
         self._flush_flows = flush_flows
         self._flush_dns = flush_dns
+        self._flush_tls = flush_tls
+        self._tls: dict[str, list[Any]] = {c: [] for c in TLS_COLUMNS}
         self._batch = batch
         self._flows: dict[str, list[Any]] = {c: [] for c in FLOW_COLUMNS}
         self._dns: dict[str, list[Any]] = {c: [] for c in ("ts", "uid", "src_ip", "query",
@@ -108,6 +118,7 @@ class FlowSink:
         src_host: str | None = None,
         pkts_out: int | None = None,
         pkts_in: int | None = None,
+        uid: str | None = None,
     ) -> None:
         """One connection (``ts`` epoch seconds UTC; ``proto`` lower case; packet
         counts each way where the format has them)."""
@@ -129,9 +140,26 @@ class FlowSink:
         f["src_host"].append(src_host)
         f["pkts_out"].append(pkts_out)
         f["pkts_in"].append(pkts_in)
+        f["uid"].append(uid)
         self.connections += 1
         if len(f["ts"]) >= self._batch:
             self._flush_flows(self._take_flows())
+
+    def tls(self, ts: float, uid: str, src_ip: str | None, src_port: int | None,
+            dst_ip: str | None, dst_port: int | None, **fields: str | None) -> None:  # fmt: skip
+        """One TLS session of the connection with the same ``uid``: ``fields`` are
+        ``server_name``, ``ja3``, ``ja3s``, ``ja4``, ``ja4s``, ``subject``, ``issuer``
+        (any may be missing). Ignored when the loader keeps no TLS records."""
+        if self._flush_tls is None:
+            return
+        t = self._tls
+        for c, v in (("ts", ts), ("uid", uid), ("src_ip", src_ip), ("src_port", src_port),
+                     ("dst_ip", dst_ip), ("dst_port", dst_port)):  # fmt: skip
+            t[c].append(v)
+        for c in TLS_COLUMNS[6:]:
+            t[c].append(fields.get(c))
+        if len(t["ts"]) >= self._batch:
+            self._flush_tls(self._take_tls())
 
     def dns(self, ts: float, src_ip: str, query: str, answers: Sequence[str]) -> None:
         """One DNS response seen by ``src_ip``: the name and its address answers."""
@@ -173,9 +201,15 @@ class FlowSink:
             self._flush_flows(self._take_flows())
         if self._dns["ts"]:
             self._flush_dns(self._take_dns())
+        if self._tls["ts"] and self._flush_tls is not None:
+            self._flush_tls(self._take_tls())
 
     def _take_flows(self) -> dict[str, list[Any]]:
         out, self._flows = self._flows, {c: [] for c in FLOW_COLUMNS}
+        return out
+
+    def _take_tls(self) -> dict[str, list[Any]]:
+        out, self._tls = self._tls, {c: [] for c in TLS_COLUMNS}
         return out
 
     def _take_dns(self) -> dict[str, list[Any]]:

@@ -135,7 +135,7 @@ def flows_insert_sql(have_dns: bool) -> str:
     return f"""
 INSERT INTO conn BY NAME
 SELECT *, {PAIR_KEY} AS pair_key FROM (
-SELECT f.ts, NULL::VARCHAR AS uid, f.src_ip, f.src_port, f.dst_ip, f.dst_port, f.proto,
+SELECT f.ts, f.uid, f.src_ip, f.src_port, f.dst_ip, f.dst_port, f.proto,
        f.service, f.duration, f.bytes_out, f.bytes_in, f.conn_state,
        f.pkts_out, f.pkts_in, coalesce(f.dst_domain, {dns}) AS dst_domain,
        CASE WHEN f.dst_domain IS NOT NULL THEN f.domain_source

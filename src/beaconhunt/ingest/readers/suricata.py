@@ -299,6 +299,7 @@ def _flow(obj: dict[str, Any], state: _File) -> str | None:
         service=_SERVICES.get(app, app) if isinstance(app, str) and app else None,
         duration=end - start if end is not None and end >= start else None,
         bytes_out=out, bytes_in=back, pkts_out=pkts_out, pkts_in=pkts_in,
+        uid=_uid(flow_id) if flow_id is not None else None,
         conn_state=_text(flow.get("state")),
         dst_domain=named.name or None,
         domain_source=named.source or None,
@@ -309,11 +310,37 @@ def _flow(obj: dict[str, Any], state: _File) -> str | None:
 
 def _tls(obj: dict[str, Any], state: _File) -> str | None:
     tls = obj.get("tls")
-    sni = _text(tls.get("sni")) if isinstance(tls, dict) else None
-    if sni is None:
+    if not isinstance(tls, dict):
         return None
-    _remember(obj, _Name(sni, "sni", False, None), state)
+    sni = _text(tls.get("sni"))
+    if sni is not None:
+        _remember(obj, _Name(sni, "sni", False, None), state)
+    flow_id = _flow_id(obj)
+    ts = _time(obj.get("timestamp"))
+    if flow_id is None or ts is None:
+        return None
+    try:
+        sport, dport = _count(obj, "src_port"), _count(obj, "dest_port")
+    except _NotACount as exc:
+        return str(exc)
+    state.sink.tls(
+        ts, _uid(flow_id), _text(obj.get("src_ip")), sport, _text(obj.get("dest_ip")), dport,
+        server_name=sni, ja3=_hash(tls, "ja3"), ja3s=_hash(tls, "ja3s"),
+        ja4=_text(tls.get("ja4")), subject=_text(tls.get("subject")),
+        issuer=_text(tls.get("issuerdn")),
+    )  # fmt: skip
     return None
+
+
+def _uid(flow_id: int | str) -> str:
+    """The connection uid a flow and its TLS event share (Suricata's flow_id)."""
+    return f"suricata:{flow_id}"
+
+
+def _hash(tls: Mapping[str, Any], key: str) -> str | None:
+    """``tls.ja3.hash`` (EVE: an object with ``hash`` and ``string``)."""
+    value = tls.get(key)
+    return _text(value.get("hash")) if isinstance(value, dict) else None
 
 
 def _http(obj: dict[str, Any], state: _File) -> str | None:
