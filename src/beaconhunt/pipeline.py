@@ -47,8 +47,8 @@ from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.network import NetworkReader
 from beaconhunt.model import PIVOTS, Decision, Evidence, Finding, ProcessInfo, ProcessShare, Verdict
 from beaconhunt.report.safe import terminal_text
+from beaconhunt.store import facts as store_facts
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
-from beaconhunt.store.facts import active_sources
 from beaconhunt.store.history import History
 
 __all__ = ["HuntResult", "hunt"]
@@ -212,9 +212,9 @@ def _score_pairs(
     reported = np.flatnonzero(best >= settings.min_score)
     ids = series.pair_id[reported]
     details = store.pair_details(ids.tolist(), start, end)
-    traffic = store.pair_traffic(ids.tolist(), start, end)
-    clients, prevalence = store.pair_clients(ids.tolist(), start, end)
-    active = len(networks.internal_of(active_sources(store.con, start, end)))
+    traffic = store_facts.pair_traffic(store.con, ids.tolist(), start, end)
+    clients, prevalence = store_facts.pair_clients(store.con, ids.tolist(), start, end)
+    active = len(networks.internal_of(store_facts.active_sources(store.con, start, end)))
     attributed = store.attribution(ids.tolist(), start, end, settings.attribution_tolerance)
     persistence = _persistence(store) if attributed else ()
     drafts: list[Draft] = []

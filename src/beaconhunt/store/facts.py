@@ -5,6 +5,11 @@ few keys it needs, registers them as a small Arrow table and joins on
 equality, so its cost is one scan of ``conn`` (or ``dns``) however many
 findings there are. Attacker-controlled values only ever travel as data
 (registered tables or parameters), never in SQL text.
+
+:func:`pair_traffic` and :func:`pair_clients` read the candidate pairs the
+store registered (``_pairs``, :meth:`DuckDBStore.candidate_pairs`): what each
+connection carried, for the protocol checks, and what the sensor logged about
+the clients (TLS fingerprints, certificates, User-Agents, Host headers).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 __all__ = [
@@ -23,6 +29,8 @@ __all__ = [
     "dns_resolution",
     "history_span",
     "host_processes",
+    "pair_clients",
+    "pair_traffic",
     "sysmon_hosts",
 ]
 
@@ -202,3 +210,112 @@ SELECT * EXCLUDE (rn) FROM (
     finally:
         con.unregister("_hosts")
     return out
+
+
+# uids of the reported pairs' connections (for the client-fingerprint queries)
+_REPORTED_UIDS = """
+CREATE OR REPLACE TEMP TABLE _rep_uids AS
+SELECT p.pair_id, c.uid FROM conn c
+JOIN (SELECT * FROM _pairs SEMI JOIN _ids USING (pair_id)) p ON c.pair_key = p.pair_key
+WHERE c.ts BETWEEN ? AND ? AND c.uid IS NOT NULL
+"""
+_CLIENT_VALUES = """
+SELECT pair_id, col, val, count(*) FROM (
+  SELECT r.pair_id, unnest(['ja3', 'ja3s', 'ja4', 'ja4s', 'subject', 'issuer']) AS col,
+         unnest([s.ja3, s.ja3s, s.ja4, s.ja4s, s.subject, s.issuer]) AS val
+  FROM _rep_uids r JOIN ssl s ON s.uid = r.uid
+  UNION ALL
+  SELECT r.pair_id, 'user_agent', h.user_agent FROM _rep_uids r JOIN http h ON h.uid = r.uid
+) WHERE val IS NOT NULL AND val <> '' AND val <> '-'
+GROUP BY ALL
+"""
+_HTTP_HOSTS = """
+SELECT r.pair_id, count(*), count(*) FILTER (WHERE h.host IS NULL OR h.host = '')
+FROM _rep_uids r JOIN http h ON h.uid = r.uid GROUP BY r.pair_id
+"""
+_PRINT_PREVALENCE = """
+WITH mine AS (
+  SELECT DISTINCT unnest([s.ja3, s.ja4]) AS fp FROM _rep_uids r JOIN ssl s ON s.uid = r.uid
+)
+SELECT fp, count(DISTINCT src_ip) FROM (
+  SELECT ja3 AS fp, src_ip FROM ssl WHERE ja3 IN (SELECT fp FROM mine)
+  UNION ALL SELECT ja4, src_ip FROM ssl WHERE ja4 IN (SELECT fp FROM mine)
+) GROUP BY fp
+"""
+
+
+def pair_traffic(con: Any, pair_ids: Sequence[int], start: float,
+             end: float) -> dict[int, dict[str, np.ndarray]]:  # fmt: skip
+    """What each connection of the given pairs carried, for the protocol checks
+    (:mod:`beaconhunt.enrich.services`): per pair, arrays ``service`` (object),
+    ``log`` (object), ``bytes_out``, ``bytes_in``, ``pkts_out``, ``pkts_in`` and
+    ``duration`` (float, NaN when unknown), in time order."""
+    if not len(pair_ids):
+        return {}
+    con.register("_ids", pa.table({"pair_id": np.asarray(pair_ids, dtype=np.int64)}))
+    try:
+        tbl = con.sql(
+            """
+SELECT p.pair_id, c.service, c.log, c.bytes_out::DOUBLE AS bytes_out,
+   c.bytes_in::DOUBLE AS bytes_in, c.pkts_out::DOUBLE AS pkts_out,
+   c.pkts_in::DOUBLE AS pkts_in, c.duration
+FROM conn c JOIN (SELECT * FROM _pairs SEMI JOIN _ids USING (pair_id)) p
+  ON c.pair_key = p.pair_key
+WHERE c.ts BETWEEN ? AND ?
+ORDER BY p.pair_id, c.ts
+""",
+            params=[start, end],
+        ).to_arrow_table()
+    finally:
+        con.unregister("_ids")
+    return _split_by_pair(tbl)
+
+
+def pair_clients(
+    con: Any, pair_ids: Sequence[int], start: float, end: float
+) -> tuple[dict[int, dict[str, Any]], dict[str, int]]:
+    """What the sensor logged about the clients of the given pairs, joined on
+    the connection ``uid``: per pair, ``values`` (column -> {value: connections}
+    for ja3, ja3s, ja4, ja4s, subject, issuer, user_agent), ``http`` (requests)
+    and ``no_host`` (requests without a Host header); and, for every client
+    fingerprint (JA3 or JA4) seen there, how many source addresses present it
+    anywhere in the store."""
+    if not len(pair_ids):
+        return {}, {}
+    con.register("_ids", pa.table({"pair_id": np.asarray(pair_ids, dtype=np.int64)}))
+    try:
+        con.execute(_REPORTED_UIDS, [start, end])
+    finally:
+        con.unregister("_ids")
+    out: dict[int, dict[str, Any]] = {}
+    for pid, column, value, n in con.execute(_CLIENT_VALUES).fetchall():
+        entry = out.setdefault(int(pid), {"values": {}, "http": 0, "no_host": 0})
+        entry["values"].setdefault(column, {})[value] = int(n)
+    for pid, requests, no_host in con.execute(_HTTP_HOSTS).fetchall():
+        entry = out.setdefault(int(pid), {"values": {}, "http": 0, "no_host": 0})
+        entry["http"], entry["no_host"] = int(requests), int(no_host)
+    prevalence = {v: int(n) for v, n in con.execute(_PRINT_PREVALENCE).fetchall()}
+    con.execute("DROP TABLE IF EXISTS _rep_uids")
+    return out, prevalence
+
+
+def _split_by_pair(tbl: Any) -> dict[int, dict[str, np.ndarray]]:
+    """An Arrow table sorted by ``pair_id`` as one dict of NumPy arrays per pair."""
+    pid = np.asarray(tbl.column("pair_id").to_numpy(), dtype=np.int64)
+    if not pid.size:
+        return {}
+    cols: dict[str, np.ndarray] = {}
+    for name in tbl.column_names:
+        if name == "pair_id":
+            continue
+        col = tbl.column(name)
+        if pa.types.is_floating(col.type):
+            cols[name] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+        else:
+            cols[name] = np.asarray(col.to_pylist(), dtype=object)
+    starts = np.flatnonzero(np.diff(pid, prepend=-1))
+    bounds = np.append(starts, pid.size)
+    return {
+        int(pid[a]): {k: v[a:b] for k, v in cols.items()}
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+    }
