@@ -106,6 +106,28 @@ def test_http_without_host() -> None:
     assert "client.no_host_header" not in _ev(ClientPrints({}, http_requests=10, no_host=2))
 
 
+CHROME_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/120.0.0.0 Safari/537.36"
+)
+
+
+@pytest.mark.parametrize(
+    ("ua", "ja4", "mismatch"),
+    [
+        (CHROME_UA, "t12d190700_d83cc789557e_16bbda4055b2", True),   # at most TLS 1.2
+        (CHROME_UA, "t13d191000_9dc949149365_e7c285222651", True),   # no ALPN ("00")
+        (CHROME_UA, "t13d1516h2_8daaf6152771_02713d6af862", False),  # Chrome's own JA4
+        ("curl/8.4.0", "t12d190700_d83cc789557e_16bbda4055b2", False),  # claims no browser
+        # Internet Explorer 6 is no current browser: nothing to contradict
+        ("Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)", "t12d190700_x_y", False),
+    ],
+)  # fmt: skip
+def test_user_agent_contradicted_by_the_tls_fingerprint(ua: str, ja4: str, mismatch: bool) -> None:
+    prints = ClientPrints({"user_agent": Counter({ua: 5}), "ja4": Counter({ja4: 5})})
+    assert ("client.ua_mismatch" in _ev(prints)) is mismatch
+
+
 def test_hostile_values_are_inert() -> None:
     bad = "\x1b]8;;http://evil\x07CN=Major Cobalt Strike\u202e"
     ev = _ev(ClientPrints({"subject": Counter({bad: 1}), "issuer": Counter({bad: 1})}))

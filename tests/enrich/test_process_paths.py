@@ -111,6 +111,18 @@ def test_graded_path_codes() -> None:
     assert "process.renamed" in {e.code for e in process_evidence(renamed)}
 
 
+def test_a_known_install_by_another_publisher_is_only_writable() -> None:
+    image = r"C:\Users\a\AppData\Local\Programs\Python\Python312\python.exe"
+    real = ProcessInfo(image=image, company="Python Software Foundation")
+    fake = ProcessInfo(image=image, company="Shenzhen Update Ltd")
+    unknown = ProcessInfo(image=image, company="-")  # no version info: nothing to compare
+    assert KnownInstall().check(ProcessView.of(real)) is not None
+    assert KnownInstall().check(ProcessView.of(unknown)) is not None
+    assert KnownInstall().check(ProcessView.of(fake)) is None
+    ev = UserWritablePath().check(ProcessView.of(fake))
+    assert ev is not None and "published by Shenzhen Update Ltd" in ev.text
+
+
 def test_a_system_name_under_a_known_root_stays_suspicious() -> None:
     # high severity is never cancelled by a per-user root (Squirrel's app-<version>)
     image = r"C:\Users\bob\AppData\Local\Foo\app-1.0\svchost.exe"

@@ -101,6 +101,7 @@ CLASS_OF: dict[str, CodeClass] = {
     "client.rare_fingerprint": _U,
     "client.self_signed_cert": _U,
     "client.no_host_header": _U,
+    "client.ua_mismatch": _U,
     # --- explanations: known, approved or ordinary behaviour
     "beacon.weak": _E,
     "timing.irregular": _E,

@@ -22,13 +22,19 @@ presenting it is ``client.rare_fingerprint`` (urgency). No default rule closes
 on prevalence: implants that use the operating system's TLS stack (WinINet /
 SChannel) share its fingerprint with every program on the host.
 
-Also ``client.self_signed_cert`` (subject equals issuer; urgency) and
+Also ``client.self_signed_cert`` (subject equals issuer; urgency),
 ``client.no_host_header`` (HTTP requests without a ``Host``: no browser or
-library sends HTTP/1.1 without one; urgency).
+library sends HTTP/1.1 without one; urgency) and ``client.ua_mismatch`` (a
+User-Agent of a current Chrome, Edge, Firefox or Safari on connections whose
+JA4 offers at most TLS 1.2 or no ALPN, which those browsers never do: a C2
+profile borrowing a browser's name; urgency, seen where a pair has both, as
+through an explicit proxy, whose ``CONNECT`` carries the User-Agent and the
+tunnel the TLS).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -59,6 +65,8 @@ FINGERPRINT_CODES: dict[str, str] = {
     "client.rare_fingerprint": "the client's TLS fingerprint is presented by this host alone",
     "client.self_signed_cert": "the server's certificate is self-signed (subject equals issuer)",
     "client.no_host_header": "HTTP requests of the connections carry no Host header",
+    "client.ua_mismatch": "the User-Agent claims a current browser, but the TLS client"
+    " fingerprint (JA4) offers no TLS 1.3 or no ALPN, which every current browser sends",
 }
 
 #: fingerprints.toml kinds -> the column of ssl/http rows they are compared with.
@@ -160,12 +168,38 @@ def fingerprint_evidence(
         shown = terminal_text(subject, 120)
         out.append(Evidence("client.self_signed_cert",
                             f"the server's certificate is self-signed: {shown}"))  # fmt: skip
+    out += _ua_mismatch(prints)
     if prints.http_requests and prints.no_host >= max(1, prints.http_requests // 2):
         out.append(Evidence(
             "client.no_host_header",
             f"{prints.no_host:,} of {prints.http_requests:,} HTTP requests carry no Host header",
         ))  # fmt: skip
     return out
+
+
+#: User-Agents of current browsers (all of which offer TLS 1.3 and ALPN).
+_BROWSER_UA = re.compile(r"^Mozilla/5\.0 \(.*\) .*\b(Chrome|Firefox|Edg|Version)/(\d+)")
+_MODERN = {"Chrome": 70, "Edg": 79, "Firefox": 63, "Version": 13}  # Version/N: Safari
+#: JA4's first part: protocol, TLS version, SNI flag, cipher and extension counts, ALPN.
+_JA4_A = re.compile(r"^[tqd](\d\d)[di]\d{4}(..)_")
+
+
+def _ua_mismatch(prints: ClientPrints) -> list[Evidence]:
+    ua, ja4 = prints.top("user_agent"), prints.top("ja4")
+    if not ua or not ja4:
+        return []
+    m, j = _BROWSER_UA.match(ua), _JA4_A.match(ja4)
+    if m is None or j is None or int(m.group(2)) < _MODERN[m.group(1)]:
+        return []
+    version, alpn = j.group(1), j.group(2)
+    if version >= "13" and alpn != "00":
+        return []
+    why = "no ALPN" if alpn == "00" else f"at most TLS 1.{int(version) - 10}"
+    return [Evidence(
+        "client.ua_mismatch",
+        f"User-Agent {terminal_text(ua, 80)} claims a current browser, but JA4"
+        f" {terminal_text(ja4, 40)} offers {why}",
+    )]  # fmt: skip
 
 
 def _hit_text(hits: Sequence[tuple[KnownPrint, str]]) -> str:

@@ -61,6 +61,8 @@ class PathGrade:
     grade: str
     label: str
     severity: str = ""
+    #: the publisher the documentation gives for a known install ("" when not documented)
+    company: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class _Pattern:
     regex: re.Pattern[str]
     label: str
     severity: str = ""
+    company: str = ""
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -100,7 +103,7 @@ def _data() -> dict[str, list[dict[str, object]]]:
 @cache
 def _known() -> tuple[_Pattern, ...]:
     out = [
-        _Pattern(_glob(str(path)), str(entry["name"]))
+        _Pattern(_glob(str(path)), str(entry["name"]), "", str(entry.get("company", "")))
         for entry in _data().get("per_user", [])
         for path in entry.get("paths", [])  # type: ignore[attr-defined]
     ]
@@ -122,9 +125,16 @@ def _suspicious() -> tuple[_Pattern, ...]:
     )
 
 
-def grade_path(norm: str, exempt: tuple[str, ...] = ()) -> PathGrade | None:
+def grade_path(
+    norm: str, exempt: tuple[str, ...] = (), company: str | None = None
+) -> PathGrade | None:
     """The grade of the normalized path ``norm`` (module docstring); ``exempt``
-    lists normalized folder prefixes that are never graded (locked-down folders)."""
+    lists normalized folder prefixes that are never graded (locked-down folders).
+
+    ``company`` is the image's PE CompanyName as Sysmon reports it: where the
+    documentation names the publisher of a known install and the image names
+    another, the place is not a known install but a writable one (a file
+    dropped where a real program lives)."""
     if not norm or any(norm.startswith(e) for e in exempt):
         return None
     places = _suspicious()
@@ -133,7 +143,9 @@ def grade_path(norm: str, exempt: tuple[str, ...] = ()) -> PathGrade | None:
             return PathGrade("suspicious", p.label, p.severity)
     for p in _known():
         if p.regex.match(norm):
-            return PathGrade("known", p.label)
+            if _other_publisher(p.company, company):
+                return PathGrade("writable", f"{p.label}, but published by {company}", "low")
+            return PathGrade("known", p.label, company=p.company)
     for p in places:
         if p.severity == "medium" and p.regex.match(norm):
             return PathGrade("suspicious", p.label, p.severity)
@@ -142,6 +154,14 @@ def grade_path(norm: str, exempt: tuple[str, ...] = ()) -> PathGrade | None:
             return PathGrade("writable", p.label, "low")
     place = writable_location(norm)
     return PathGrade("writable", place, "low") if place else None
+
+
+def _other_publisher(documented: str, seen: str | None) -> bool:
+    """True when both publishers are known and differ (case and "Inc." aside)."""
+    if not documented or not seen or seen.strip() in ("-", "?"):
+        return False
+    a, b = documented.strip().lower(), seen.strip().lower()
+    return not (a.startswith(b) or b.startswith(a))
 
 
 @cache

@@ -296,7 +296,7 @@ class _GradedPath(ProcessRule):
         self.exempt = tuple(normalize_path(e).rstrip("\\") + "\\" for e in exempt)
 
     def check(self, view: ProcessView) -> Evidence | None:
-        found = grade_path(view.path, self.exempt)
+        found = grade_path(view.path, self.exempt, view.proc.company)
         if found is None or found.grade != self.grade:
             return None
         return self._evidence(self.sentence(found.label, found.severity, view.shown_image))
