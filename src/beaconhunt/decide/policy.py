@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -56,9 +56,16 @@ def _first_match(globs: Sequence[str], codes: Collection[str]) -> str | None:
     """The first code matching a glob, trying the globs in order."""
     for glob in globs:
         for code in codes:
-            if fnmatchcase(code, glob):
+            if _glob_matches(code, glob):
                 return code
     return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _glob_matches(code: str, glob: str) -> bool:
+    """``fnmatchcase``, remembered: a hunt decides thousands of findings against the
+    same few hundred (code, glob) pairs."""
+    return fnmatchcase(code, glob)
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,13 +129,35 @@ class ClientPrints:
 
 def match_known(prints: ClientPrints, known: Sequence[KnownPrint]) -> list[tuple[KnownPrint, str]]:
     """Every known entry one of the pair's logged values matches, with that value."""
-    out = []
-    for k in known:
+    exact, other = _index(tuple(known))
+    out: list[tuple[KnownPrint, str]] = []
+    for column, values in prints.values.items():
+        for value in values:
+            out += [(k, value) for k in exact.get((column, value.strip().lower()), ())]
+    for k in other:
         for value in prints.values.get(_COLUMN_OF_KIND[k.kind], Counter()):
             if value and k.matches(value):
                 out.append((k, value))
                 break
-    return out
+    first: dict[KnownPrint, str] = {}
+    for k, v in out:
+        first.setdefault(k, v)  # one value per entry
+    return list(first.items())
+
+
+@cache
+def _index(
+    known: tuple[KnownPrint, ...],
+) -> tuple[dict[tuple[str, str], list[KnownPrint]], list[KnownPrint]]:
+    """Exact entries by (column, lower-case value); the prefix/suffix/contains ones apart."""
+    exact: dict[tuple[str, str], list[KnownPrint]] = {}
+    other: list[KnownPrint] = []
+    for k in known:
+        if k.match == "exact":
+            exact.setdefault((_COLUMN_OF_KIND[k.kind], k.value.strip().lower()), []).append(k)
+        else:
+            other.append(k)
+    return exact, other
 
 
 def fingerprint_evidence(

@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from beaconhunt.enrich.process_paths import image_name, normalize_path, writable_location
@@ -125,6 +125,7 @@ def _suspicious() -> tuple[_Pattern, ...]:
     )
 
 
+@lru_cache(maxsize=1 << 14)
 def grade_path(
     norm: str, exempt: tuple[str, ...] = (), company: str | None = None
 ) -> PathGrade | None:

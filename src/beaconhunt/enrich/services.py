@@ -164,24 +164,23 @@ class Traffic:
 
     def headers(self) -> tuple[FloatArray, FloatArray]:
         """Per connection, the least and most header bytes a packet may carry."""
-        lo = np.empty(self.n)
-        hi = np.empty(self.n)
-        for i, log in enumerate(self.log):
-            a, b = HEADER_BYTES[LOG_BYTES.get(str(log), "payload")]
-            lo[i], hi[i] = a, b
-        return lo, hi
+        per_log = {log: HEADER_BYTES[LOG_BYTES.get(str(log), "payload")] for log in set(self.log)}
+        pairs = np.array([per_log[log] for log in self.log], dtype=np.float64).reshape(-1, 2)
+        return pairs[:, 0].copy(), pairs[:, 1].copy()
 
-    def services(self) -> list[set[str]]:
+    def services(self) -> list[frozenset[str]]:
         """The sensor's protocol names per connection in Zeek's vocabulary
         (``"ssl,http"`` -> {ssl, http}; PAN-OS ``web-browsing`` -> {http}). Names
         outside :data:`PROTOCOL_NAMES` (an App-ID such as ``office365-base``, which
         runs over TLS) say nothing about the protocol and are dropped."""
-        out = []
-        for s in self.service:
-            text = str(s).lower() if s not in (None, "", "-") else ""
-            names = {SENSOR_ALIASES.get(p.strip(), p.strip()) for p in text.split(",")}
-            out.append(names & PROTOCOL_NAMES)
-        return out
+        names = {s: _names(s) for s in set(self.service)}
+        return [names[s] for s in self.service]
+
+
+def _names(service: object) -> frozenset[str]:
+    text = str(service).lower() if service not in (None, "", "-") else ""
+    found = {SENSOR_ALIASES.get(p.strip(), p.strip()) for p in text.split(",")}
+    return frozenset(found & PROTOCOL_NAMES)
 
 
 @dataclass(frozen=True, slots=True)
