@@ -158,6 +158,8 @@ class Finding:
     rule: str = ""
     #: connection start times of the pair (epoch seconds, sorted); not in ndjson
     times: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    #: the detector that found it (:mod:`beaconhunt.detect.base`): ``beacon`` today
+    kind: str = "beacon"
 
     @property
     def process(self) -> ProcessShare | None:
@@ -170,6 +172,8 @@ class Finding:
         import hashlib
 
         key = f"{self.src_ip}|{self.dst_domain or self.dst_ip}|{self.dst_port}|{self.proto}"
+        if self.kind != "beacon":  # beacon ids stay what they were before other kinds
+            key += f"|{self.kind}"
         return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
 
 

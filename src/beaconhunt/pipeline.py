@@ -1,5 +1,9 @@
 """The hunt, stage by stage: ingest -> normalize -> store -> detect -> enrich -> decide.
 
+Detection runs every registered detector (:mod:`beaconhunt.detect.base`; the
+beacon detector is :mod:`beaconhunt.detect.beacon`); their candidates share
+attribution, investigation and the decision.
+
 :func:`hunt` is what ``beaconhunt hunt`` and ``beaconhunt demo`` run. It
 returns findings and a report of what was read; it never prints (the CLI
 does) and it raises only :class:`~beaconhunt.errors.BeaconhuntError`.
@@ -19,16 +23,9 @@ from numpy.typing import NDArray
 
 from beaconhunt.config import DecideSettings, EvidenceSettings, HuntSettings
 from beaconhunt.decide import Policy
-from beaconhunt.detect import (
-    BatchScores,
-    PairScore,
-    ScoreSettings,
-    SeriesBatch,
-    score_batch,
-    score_series,
-)
-from beaconhunt.detect.filter import FilterResult, FilterSettings, prefilter
-from beaconhunt.detect.sessions import sessions
+from beaconhunt.detect import ScoreSettings
+from beaconhunt.detect.base import Candidate, DetectInput, DetectReport, detectors
+from beaconhunt.detect.filter import FilterSettings
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
 from beaconhunt.enrich.fingerprints import ClientPrints, fingerprint_evidence
@@ -192,40 +189,29 @@ def _score_pairs(
     counted: list[int],
     clock: dict[str, float],
 ) -> list[Finding]:
-    """Score every candidate pair at once, drop bulk/variable ones, investigate and
-    decide the rest (``clock["investigate"]``: seconds spent on the pivots)."""
-    settings, score = job.settings, job.score
-    series = store.pair_series(start, end)
-    if series.pair_id.size == 0:
+    """Run every registered detector (:mod:`beaconhunt.detect.base`), then attribute,
+    investigate and decide all their candidates the same way
+    (``clock["investigate"]``: seconds spent on the pivots)."""
+    settings = job.settings
+    data = DetectInput(store, start, end, settings.min_connections, settings.min_score,
+                       job.score, job.filters)  # fmt: skip
+    report = DetectReport()
+    candidates = [c for d in detectors() for c in d.detect(data, report)]
+    counted.append(report.scored)
+    dropped.update(report.dropped)
+    if not candidates:
         return []
-    batch = SeriesBatch(series.ts, series.bytes_out, series.bytes_in, series.offsets)
-    scores = score_batch(batch, start, end, score)
-    kept = _prefilter(scores, job.filters)
-    # pairs whose outbound rows are too few (a domain that also resolved inside)
-    enough = scores.n >= settings.min_connections
-    counted.append(int(np.count_nonzero(enough)))
-    best = np.where(kept.keep & enough, scores.score, -1.0)
-    folded = _session_view(batch, start, end, job, best)
-    dropped.update(_reasons_after_sessions(kept, folded))
-    if folded is not None:
-        best[folded.pairs] = np.maximum(best[folded.pairs], folded.best)
-    reported = np.flatnonzero(best >= settings.min_score)
-    ids = series.pair_id[reported]
-    details = store.pair_details(ids.tolist(), start, end)
-    traffic = store_facts.pair_traffic(store.con, ids.tolist(), start, end)
-    clients, prevalence = store_facts.pair_clients(store.con, ids.tolist(), start, end)
+    ids = [c.pair_id for c in candidates]
+    details = store.pair_details(ids, start, end)
+    traffic = store_facts.pair_traffic(store.con, ids, start, end)
+    clients, prevalence = store_facts.pair_clients(store.con, ids, start, end)
     active = len(networks.internal_of(store_facts.active_sources(store.con, start, end)))
-    attributed = store.attribution(ids.tolist(), start, end, settings.attribution_tolerance)
+    attributed = store.attribution(ids, start, end, settings.attribution_tolerance)
     persistence = _persistence(store) if attributed else ()
     drafts: list[Draft] = []
-    scored: list[tuple[dict[str, Any], PairScore]] = []
-    by_sessions = folded.winners() if folded is not None else {}
-    for k, pid in zip(reported.tolist(), ids.tolist(), strict=True):
-        ts, bo, bi = batch.pair(k)
-        if folded is not None and k in by_sessions:
-            ts, detail = _score_sessions(folded, by_sessions[k], ts, start, end, score)
-        else:
-            detail = score_series(ts, bo, bi, start, end, score)
+    scored: list[tuple[dict[str, Any], Candidate]] = []
+    for c in candidates:
+        detail, pid = c.details, c.pair_id
         d = details[pid]
         rows = attributed.get(pid, [])
         processes = _processes(rows)
@@ -241,16 +227,16 @@ def _score_pairs(
             src_host=d["src_host"] or (processes[0].host if processes else None),
             dst_domain=d["dst_domain"],
             dst_ips=tuple(d["dst_ips"]),
-            score=float(detail.score),
+            score=c.score,
             interval=_none_if_nan(detail.median_interval),
             first_seen=float(detail.first_seen),
-            times=ts,
+            times=c.times,
             bytes_out_median=_none_if_nan(detail.bytes_out_median),
             bytes_in_median=_none_if_nan(detail.bytes_in_median),
             processes=processes,
             evidence=found,
         ))  # fmt: skip
-        scored.append((d, detail))
+        scored.append((d, c))
     t0 = time.perf_counter()
     evidence = investigate(
         store.con, drafts, start, end, networks, job.context, job.decide, job.evidence,
@@ -263,8 +249,8 @@ def _score_pairs(
             asset = assets.by_ip(draft.src_ip)
             draft.src_host = asset.hostname if asset is not None else None
     findings = []
-    for draft, (d, detail), ev in zip(drafts, scored, evidence, strict=True):
-        f = _finding(d, detail, draft, ev)
+    for draft, (d, c), ev in zip(drafts, scored, evidence, strict=True):
+        f = _finding(d, c, draft, ev)
         if history is not None:
             ev = (*ev, *history.evidence_for(f))
         verdict = job.policy.decide(ev, f.score)
@@ -398,103 +384,13 @@ def _process_reasons(processes: tuple[ProcessShare, ...], total: int) -> tuple[E
     return tuple(out)
 
 
-def _prefilter(scores: BatchScores, filters: FilterSettings) -> FilterResult:
-    """The volume / variability prefilter on a batch's scores."""
-    return prefilter(
-        scores.n,
-        scores.bytes_out_median,
-        scores.bytes_in_median,
-        # MAD back from the relative MAD; an infinite one (zero median) stays infinite
-        np.where(
-            np.isinf(scores.bytes_out_rel_mad),
-            np.inf,
-            scores.bytes_out_rel_mad * scores.bytes_out_median,
-        ),
-        filters,
-    )
-
-
-@dataclass(frozen=True)
-class _Folded:
-    """The session view (:mod:`beaconhunt.detect.sessions`) of the pairs that have
-    bursts: their indices in the batch, their sessions, the view's usable score
-    (-1 when too few sessions or prefiltered) and prefilter result."""
-
-    pairs: NDArray[np.int64]
-    sessions: SeriesBatch
-    best: NDArray[np.float64]
-    kept: FilterResult
-    plain: NDArray[np.float64]
-
-    def winners(self) -> dict[int, int]:
-        """Batch index -> index in this view, for pairs the view scores strictly higher."""
-        better = np.flatnonzero(self.best > self.plain)
-        return {int(self.pairs[j]): int(j) for j in better}
-
-
-def _session_view(
-    batch: SeriesBatch, start: float, end: float, job: _Job, plain: NDArray[np.float64]
-) -> _Folded | None:
-    """Score the pairs that have connections within ``burst_gap_s`` of each other
-    again with those bursts folded into sessions; None when no pair has a burst."""
-    gap = job.score.burst_gap_s
-    if gap <= 0:
-        return None
-    s = sessions(batch.ts, batch.bytes_out, batch.bytes_in, batch.offsets, gap)
-    n = np.diff(batch.offsets)
-    pairs = np.flatnonzero((s.counts < n) & (s.counts >= job.settings.min_connections))
-    if pairs.size == 0:
-        return None
-    sub = s.select(pairs)
-    scores = score_batch(sub, start, end, job.score, tails=False)
-    kept = _prefilter(scores, job.filters)
-    best = np.where(kept.keep, scores.score, -1.0)
-    return _Folded(pairs.astype(np.int64), sub, best, kept, plain[pairs])
-
-
-def _reasons_after_sessions(kept: FilterResult, folded: _Folded | None) -> dict[str, int]:
-    """Prefilter drop counts: a pair the session view keeps is not dropped."""
-    if folded is None:
-        return kept.counts()
-    reason = kept.reason.copy()
-    rescued = folded.pairs[folded.kept.keep]
-    reason[rescued] = 0
-    return FilterResult(keep=reason == 0, reason=reason).counts()
-
-
-def _score_sessions(
-    folded: _Folded,
-    j: int,
-    connections: NDArray[np.float64],
-    start: float,
-    end: float,
-    score: ScoreSettings,
-) -> tuple[NDArray[np.float64], PairScore]:
-    """A pair scored on its check-in sessions (``j`` in the view), with the real
-    connection count and last time and the ``timing.bursts`` reason; also the
-    session start times (what the interval statistics describe)."""
-    ts, bo, bi = folded.sessions.pair(j)
-    detail = score_series(ts, bo, bi, start, end, score, tails=False)
-    bursts = Evidence(
-        "timing.bursts",
-        f"{connections.size:,} connections in {ts.size:,} check-in sessions: connections"
-        f" at most {score.burst_gap_s:g} s after the previous one (tasking bursts) are"
-        " scored as one session",
-    )
-    return ts, replace(
-        detail,
-        n_connections=int(connections.size),
-        last_seen=float(connections[-1]),
-        reasons=(*detail.reasons, bursts),
-    )
-
-
 def _finding(
-    d: dict[str, Any], detail: PairScore, draft: Draft, evidence: Sequence[Evidence]
+    d: dict[str, Any], c: Candidate, draft: Draft, evidence: Sequence[Evidence]
 ) -> Finding:
-    """The finding of one pair, undecided (the policy fills decision, rule, reasons)."""
+    """The finding of one candidate, undecided (the policy fills decision, rule, reasons)."""
     port = d["dst_port"]
     processes = draft.processes
+    detail = c.details
     return Finding(
         src_ip=d["src_ip"],
         src_host=draft.src_host,
@@ -507,7 +403,7 @@ def _finding(
         first_seen=float(detail.first_seen),
         last_seen=float(detail.last_seen),
         interval_s=_none_if_nan(detail.median_interval),
-        score=float(detail.score),
+        score=c.score,
         decision=Decision.MONITOR,
         components=detail.components,
         bytes_out_median=_none_if_nan(detail.bytes_out_median),
@@ -516,4 +412,5 @@ def _finding(
         processes=processes,
         times=tuple(float(t) for t in draft.times),
         reasons=tuple(evidence),
+        kind=c.kind,
     )

@@ -12,9 +12,15 @@ from beaconhunt import testing
 
 PUBLIC = [
     "DEFAULT_SETTINGS",
+    "DETECTORS",
     "FILTER_REASONS",
     "REASON_CODES",
     "BatchScores",
+    "BeaconDetector",
+    "Candidate",
+    "DetectInput",
+    "DetectReport",
+    "Detector",
     "FilterResult",
     "FilterSettings",
     "PairAggregates",
@@ -22,16 +28,18 @@ PUBLIC = [
     "Periodicity",
     "ScoreSettings",
     "SeriesBatch",
+    "detectors",
     "estimate_period",
     "fold",
     "measure_periodicity",
     "prefilter",
     "prefilter_aggregates",
+    "register_detector",
     "score_batch",
     "score_series",
 ]
 
-MODULES = ["stats", "periodicity", "score", "batch", "filter", "reasons"]
+MODULES = ["stats", "periodicity", "score", "batch", "filter", "reasons", "base", "beacon"]
 
 
 def test_detect_all_is_guarded() -> None:

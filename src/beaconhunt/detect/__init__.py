@@ -5,14 +5,28 @@
 * :mod:`~beaconhunt.detect.score`: settings, sub-scores and the composite for one pair;
 * :mod:`~beaconhunt.detect.batch`: the same numbers for a whole ragged batch, vectorized;
 * :mod:`~beaconhunt.detect.filter`: the robust volume / variability prefilter;
-* :mod:`~beaconhunt.detect.reasons`: evidence codes and sentences for reported pairs.
+* :mod:`~beaconhunt.detect.reasons`: evidence codes and sentences for reported pairs;
+* :mod:`~beaconhunt.detect.base`: the detector seam (``Detector``, ``Candidate``, registry);
+* :mod:`~beaconhunt.detect.beacon`: the beacon detector, the first registered.
 
 The formulas are in ``docs/scoring.md``.
 """
 
 from __future__ import annotations
 
+from beaconhunt.detect.base import (
+    DETECTORS,
+    Candidate,
+    DetectInput,
+    Detector,
+    DetectReport,
+    detectors,
+    register_detector,
+)
 from beaconhunt.detect.batch import BatchScores, SeriesBatch, score_batch
+
+# the built-in detectors register themselves on import
+from beaconhunt.detect.beacon import BeaconDetector
 from beaconhunt.detect.filter import (
     FILTER_REASONS,
     FilterResult,
@@ -27,9 +41,15 @@ from beaconhunt.detect.score import DEFAULT_SETTINGS, PairScore, ScoreSettings, 
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "DETECTORS",
     "FILTER_REASONS",
     "REASON_CODES",
     "BatchScores",
+    "BeaconDetector",
+    "Candidate",
+    "DetectInput",
+    "DetectReport",
+    "Detector",
     "FilterResult",
     "FilterSettings",
     "PairAggregates",
@@ -37,11 +57,13 @@ __all__ = [
     "Periodicity",
     "ScoreSettings",
     "SeriesBatch",
+    "detectors",
     "estimate_period",
     "fold",
     "measure_periodicity",
     "prefilter",
     "prefilter_aggregates",
+    "register_detector",
     "score_batch",
     "score_series",
 ]

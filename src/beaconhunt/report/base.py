@@ -25,6 +25,7 @@ def finding_record(f: Finding) -> dict[str, Any]:
     top = f.process
     return {
         "finding_id": f.finding_id,
+        "kind": f.kind,
         "src_ip": f.src_ip,
         "src_host": f.src_host,
         "dst_ip": f.dst_ip,

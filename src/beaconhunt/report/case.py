@@ -153,6 +153,7 @@ def finding_from_record(record: dict[str, Any], times: Sequence[float]) -> Findi
         reasons=tuple(Evidence(r["code"], r["text"]) for r in record.get("reasons") or ()),
         rule=record.get("rule") or "",
         times=tuple(sorted(float(t) for t in times)),
+        kind=record.get("kind") or "beacon",  # records before the detector seam: beacons
     )
 
 
