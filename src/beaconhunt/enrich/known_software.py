@@ -42,6 +42,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 
 from beaconhunt.enrich.process_paths import image_name, normalize_path, writable_location
 
@@ -95,7 +96,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
 
 
 @cache
-def _data() -> dict[str, list[dict[str, object]]]:
+def _data() -> dict[str, list[dict[str, Any]]]:
     text = resources.files("beaconhunt.enrich").joinpath("known_software.toml").read_text("utf-8")
     return tomllib.loads(text)
 
@@ -105,7 +106,7 @@ def _known() -> tuple[_Pattern, ...]:
     out = [
         _Pattern(_glob(str(path)), str(entry["name"]), "", str(entry.get("company", "")))
         for entry in _data().get("per_user", [])
-        for path in entry.get("paths", [])  # type: ignore[attr-defined]
+        for path in entry.get("paths", [])
     ]
     out += [
         _Pattern(_glob(str(entry["pattern"])), str(entry.get("why", "a per-user program folder")))

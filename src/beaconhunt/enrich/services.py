@@ -287,40 +287,39 @@ def _sizes_ok(
     return ok & known, known
 
 
-def _proto(code: str, what: str, protos: str, ports: Sequence[int],
-           client: tuple[float, float], server: tuple[float, float],
-           **kw: object) -> Protocol:  # fmt: skip
-    return Protocol(code, what, frozenset(protos.split(",")), frozenset(ports), (client, server),
-                    **kw)  # type: ignore[arg-type]  # fmt: skip
+def _fs(text: str) -> frozenset[str]:
+    return frozenset(text.split(","))
 
+
+_UDP, _TCP_UDP = _fs("udp"), _fs("udp,tcp")
 
 #: The protocols checked, most specific first (one port may serve two: 53 is DNS).
 PROTOCOLS: tuple[Protocol, ...] = (
-    _proto("service.ntp", "NTP time synchronisation", "udp", [123], (48, 72), (48, 72),
-           names=frozenset({"ntp"}), exact=_NTP_SIZES),
-    _proto("service.dns", "DNS to an external resolver", "udp,tcp", [53], (17, 512),
-           (12, 4096), names=frozenset({"dns"})),
-    _proto("service.dot", "DNS over TLS", "tcp", [853], (0, 0), (0, 0),
-           names=frozenset({"ssl", "tls"}), named_only=True),
-    _proto("service.dhcp", "DHCP", "udp", [67, 68], (240, 1500), (240, 1500),
-           names=frozenset({"dhcp"})),
-    _proto("service.ipsec", "IPsec IKE / NAT-T keepalives", "udp", [500, 4500], (28, 1500),
-           (28, 1500), names=frozenset({"ike", "ipsec"}), tiny=1.0),
-    _proto("service.stun", "STUN/TURN (WebRTC connectivity checks)", "udp,tcp",
-           [3478, 5349, *range(19302, 19310)], (20, 1500), (20, 1500),
-           names=frozenset({"stun", "turn"}), align=4),
-    _proto("service.snmp", "SNMP", "udp", [161, 162], (20, 1472), (20, 1472),
-           names=frozenset({"snmp"})),
-    _proto("service.syslog", "syslog", "udp", [514], (10, 2048), (0, 0),
-           names=frozenset({"syslog"}), one_way=True),
-    _proto("service.netbios", "NetBIOS name/datagram service", "udp", [137, 138], (50, 576),
-           (50, 576), names=frozenset({"netbios", "nbns", "nbdgm", "dns"})),
-    _proto("service.llmnr", "LLMNR", "udp", [5355], (17, 512), (17, 512),
-           names=frozenset({"llmnr", "dns"})),
-    _proto("service.mdns", "multicast DNS", "udp", [5353], (17, 9000), (17, 9000),
-           names=frozenset({"mdns", "dns"})),
-    _proto("service.ssdp", "SSDP (UPnP discovery)", "udp", [1900], (80, 1500), (80, 1500),
-           names=frozenset({"ssdp"})),
+    Protocol("service.ntp", "NTP time synchronisation", _UDP, frozenset({123}),
+             ((48, 72), (48, 72)), _fs("ntp"), exact=_NTP_SIZES),
+    Protocol("service.dns", "DNS to an external resolver", _TCP_UDP, frozenset({53}),
+             ((17, 512), (12, 4096)), _fs("dns")),
+    Protocol("service.dot", "DNS over TLS", _fs("tcp"), frozenset({853}), ((0, 0), (0, 0)),
+             _fs("ssl,tls"), named_only=True),
+    Protocol("service.dhcp", "DHCP", _UDP, frozenset({67, 68}), ((240, 1500), (240, 1500)),
+             _fs("dhcp")),
+    Protocol("service.ipsec", "IPsec IKE / NAT-T keepalives", _UDP, frozenset({500, 4500}),
+             ((28, 1500), (28, 1500)), _fs("ike,ipsec"), tiny=1.0),
+    Protocol("service.stun", "STUN/TURN (WebRTC connectivity checks)", _TCP_UDP,
+             frozenset({3478, 5349, *range(19302, 19310)}), ((20, 1500), (20, 1500)),
+             _fs("stun,turn"), align=4),
+    Protocol("service.snmp", "SNMP", _UDP, frozenset({161, 162}), ((20, 1472), (20, 1472)),
+             _fs("snmp")),
+    Protocol("service.syslog", "syslog", _UDP, frozenset({514}), ((10, 2048), (0, 0)),
+             _fs("syslog"), one_way=True),
+    Protocol("service.netbios", "NetBIOS name/datagram service", _UDP, frozenset({137, 138}),
+             ((50, 576), (50, 576)), _fs("netbios,nbns,nbdgm,dns")),
+    Protocol("service.llmnr", "LLMNR", _UDP, frozenset({5355}), ((17, 512), (17, 512)),
+             _fs("llmnr,dns")),
+    Protocol("service.mdns", "multicast DNS", _UDP, frozenset({5353}), ((17, 9000), (17, 9000)),
+             _fs("mdns,dns")),
+    Protocol("service.ssdp", "SSDP (UPnP discovery)", _UDP, frozenset({1900}),
+             ((80, 1500), (80, 1500)), _fs("ssdp")),
 )  # fmt: skip
 
 #: Every code this module emits, with its meaning (for the evidence registry).
