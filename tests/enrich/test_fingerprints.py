@@ -128,6 +128,22 @@ def test_user_agent_contradicted_by_the_tls_fingerprint(ua: str, ja4: str, misma
     assert ("client.ua_mismatch" in _ev(prints)) is mismatch
 
 
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Mozilla/5.0 (" + ") " * 50_000,                # backtracking bait
+        "Mozilla/5.0 (x) Chrome/" + "9" * 100_000,      # a number too long to convert
+        "Mozilla/5.0 (" + "a" * 100_000,
+    ],
+)  # fmt: skip
+def test_hostile_user_agents_are_judged_without_error(ua: str) -> None:
+    # only the first 512 characters are read, with no nested quantifier (an earlier
+    # pattern took 71 s on the first of these) and digits bounded (int() refuses
+    # 100,000-digit strings)
+    prints = ClientPrints({"user_agent": Counter({ua: 1}), "ja4": Counter({"t12d190700_x_y": 1})})
+    assert "client.ua_mismatch" not in _ev(prints)
+
+
 def test_hostile_values_are_inert() -> None:
     bad = "\x1b]8;;http://evil\x07CN=Major Cobalt Strike\u202e"
     ev = _ev(ClientPrints({"subject": Counter({bad: 1}), "issuer": Counter({bad: 1})}))

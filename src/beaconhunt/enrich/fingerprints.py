@@ -199,19 +199,26 @@ def fingerprint_evidence(
     return out
 
 
-#: User-Agents of current browsers (all of which offer TLS 1.3 and ALPN).
-_BROWSER_UA = re.compile(r"^Mozilla/5\.0 \(.*\) .*\b(Chrome|Firefox|Edg|Version)/(\d+)")
-_MODERN = {"Chrome": 70, "Edg": 79, "Firefox": 63, "Version": 13}  # Version/N: Safari
+#: Browser product tokens in a User-Agent (Version/N is Safari's); all current
+#: versions offer TLS 1.3 and ALPN. Digits are bounded: the text is the client's.
+_BROWSER_TOKEN = re.compile(r"\b(Chrome|Firefox|Edg|Version)/(\d{1,4})\b")
+_MODERN = {"Chrome": 70, "Edg": 79, "Firefox": 63, "Version": 13}
+#: Only this much of a User-Agent is read (real ones are a few hundred characters).
+_UA_READ = 512
 #: JA4's first part: protocol, TLS version, SNI flag, cipher and extension counts, ALPN.
 _JA4_A = re.compile(r"^[tqd](\d\d)[di]\d{4}(..)_")
 
 
 def _ua_mismatch(prints: ClientPrints) -> list[Evidence]:
     ua, ja4 = prints.top("user_agent"), prints.top("ja4")
-    if not ua or not ja4:
+    if not ua or not ja4 or not ua.startswith("Mozilla/5.0 ("):
         return []
-    m, j = _BROWSER_UA.match(ua), _JA4_A.match(ja4)
-    if m is None or j is None or int(m.group(2)) < _MODERN[m.group(1)]:
+    tokens = _BROWSER_TOKEN.findall(ua[:_UA_READ])
+    j = _JA4_A.match(ja4[:64])
+    if not tokens or j is None:
+        return []
+    browser, major = tokens[-1]  # Edge's UA names Chrome first and Edg last
+    if int(major) < _MODERN[browser]:
         return []
     version, alpn = j.group(1), j.group(2)
     if version >= "13" and alpn != "00":

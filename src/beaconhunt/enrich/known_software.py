@@ -126,7 +126,6 @@ def _suspicious() -> tuple[_Pattern, ...]:
     )
 
 
-@lru_cache(maxsize=1 << 14)
 def grade_path(
     norm: str, exempt: tuple[str, ...] = (), company: str | None = None
 ) -> PathGrade | None:
@@ -137,6 +136,21 @@ def grade_path(
     documentation names the publisher of a known install and the image names
     another, the place is not a known install but a writable one (a file
     dropped where a real program lives)."""
+    if len(norm) > _CACHED_PATH_LEN:  # attacker-sized paths are judged, not remembered
+        return _grade(norm, exempt, company)
+    return _grade_cached(norm, exempt, company)
+
+
+#: Paths up to this long are remembered (a hunt grades the same few hundred images).
+_CACHED_PATH_LEN = 512
+
+
+@lru_cache(maxsize=4096)
+def _grade_cached(norm: str, exempt: tuple[str, ...], company: str | None) -> PathGrade | None:
+    return _grade(norm, exempt, company)
+
+
+def _grade(norm: str, exempt: tuple[str, ...], company: str | None) -> PathGrade | None:
     if not norm or any(norm.startswith(e) for e in exempt):
         return None
     places = _suspicious()
