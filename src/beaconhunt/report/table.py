@@ -36,9 +36,10 @@ def _process(f: Finding) -> str:
     return terminal_text(name, 30) + more
 
 
-_WHY_ORDER = ("intel.", "history.", "allowlist.", "process.approved", "persistence.run",
-              "persistence.", "process.", "dest.young", "dest.new", "dest.no_dns", "host.",
-              "lateral.", "dest.", "timing.", "size.")  # fmt: skip
+_WHY_ORDER = ("intel.", "history.", "allowlist.", "process.approved", "service.",
+              "client.c2", "persistence.run", "persistence.", "process.", "client.",
+              "dest.young", "dest.new", "dest.no_dns", "host.", "lateral.", "dest.", "timing.",
+              "size.")  # fmt: skip
 _NOT_WHY = (
     "decision.",
     "beacon.",
