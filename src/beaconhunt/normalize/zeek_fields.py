@@ -40,6 +40,9 @@ FIELD_MAPS: dict[str, dict[str, str]] = {
         "src_ip": "id.orig_h",
         "query": "query",
         "answer": "answers",
+        "resolver": "id.resp_h",
+        "qtype": "qtype_name",
+        "rcode": "rcode_name",
     },
     "ssl": {
         "ts": "ts",

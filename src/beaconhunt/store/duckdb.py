@@ -57,6 +57,19 @@ _TYPED = {
 #: refine evidence but a row without them is still a connection.
 _LENIENT = {"pkts_out": "BIGINT", "pkts_in": "BIGINT"}
 _MAX_LINE_PROBLEMS = 5
+#: A DNS log's rows into the lookup table (answers re-joined with ``,``) and its
+#: address answers into ``dns``; parameters: the log's set separator (then, for
+#: the answers, the address pattern). ``{src}`` holds FIELD_MAPS["dns"] columns.
+_DNS_LOOKUP_INSERT = (
+    "INSERT INTO _new_dns_lookup SELECT ts, uid, src_ip, resolver, lower(query), qtype, rcode,"
+    " array_to_string(string_split(answer, ?), ',') FROM {src}"
+    " WHERE query IS NOT NULL AND query <> ''"
+)
+_DNS_ANSWERS_INSERT = (
+    "INSERT INTO _new_dns SELECT ts, uid, src_ip, query, a FROM"
+    " (SELECT *, unnest(string_split(answer, ?)) AS a FROM {src})"
+    " WHERE regexp_matches(a, ?)"
+)
 _IP_ANSWER = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+)$"
 
 
@@ -230,7 +243,8 @@ class DuckDBStore:
                     expr = f"TRY_CAST({expr} AS {_LENIENT[col]})"
                 proj.append((col, expr, needs_empty))
             else:
-                proj.append((col, f"NULL::{TABLES[log][col]}", False))
+                kind = TABLES[log].get(col) or TABLES["dns_lookup"].get(col, "VARCHAR")
+                proj.append((col, f"NULL::{kind}", False))
         params: list[Any] = []
         select = []
         for col, expr, needs_empty in proj:
@@ -287,16 +301,18 @@ class DuckDBStore:
             else:
                 sql = "INSERT INTO conn BY NAME " + normalized_conn_select(scan, *self._have())
         elif log == "dns":
-            sql = (
-                "INSERT INTO _new_dns SELECT ts, uid, src_ip, query, a FROM"
-                f" (SELECT *, unnest(string_split(answer, ?)) AS a FROM {scan})"
-                " WHERE regexp_matches(a, ?)"
-            )
-            params = [header.set_separator, *params, _IP_ANSWER]
+            # every lookup, then the address answers that name connections
+            stage = f"CREATE OR REPLACE TEMP TABLE _dns_scan AS SELECT * FROM {scan}"
+            self._execute("reading DNS", stage, params)
+            self.con.execute(_DNS_LOOKUP_INSERT.format(src="_dns_scan"), [header.set_separator])
+            sql = _DNS_ANSWERS_INSERT.format(src="_dns_scan")
+            params = [header.set_separator, _IP_ANSWER]
         else:
             sql = f"INSERT INTO _new_{log} SELECT * FROM {scan}"
         name = files[0].name if len(files) == 1 else f"{len(files)} {log} files"
         rows = int(self._execute(f"reading {name}", sql, params)[0][0])
+        if log == "dns":
+            self.con.execute("DROP TABLE IF EXISTS _dns_scan")
         return rows, self._rejects()
 
     def _rejects(self) -> list[InputProblem]:
@@ -358,12 +374,8 @@ class DuckDBStore:
                 )
                 self.con.execute(f"INSERT INTO _raw_conn SELECT {cols} FROM _batch")
             elif log == "dns":
-                self.con.execute(
-                    "INSERT INTO _new_dns SELECT ts, uid, src_ip, query, a FROM"
-                    " (SELECT *, unnest(string_split(answer, ',')) AS a FROM _batch)"
-                    " WHERE regexp_matches(a, ?)",
-                    [_IP_ANSWER],
-                )
+                self.con.execute(_DNS_LOOKUP_INSERT.format(src="_batch"), [","])
+                self.con.execute(_DNS_ANSWERS_INSERT.format(src="_batch"), [",", _IP_ANSWER])
             else:
                 cols = ", ".join(
                     f"CAST({c} AS {t})" if c in columns else f"NULL::{t}" for c, t in schema.items()
@@ -519,7 +531,7 @@ class DuckDBStore:
             added += int(self.con.execute(inserts[0]).fetchall()[0][0])
         if have_ssl:
             added += int(self.con.execute(inserts[1]).fetchall()[0][0])
-        for log in ("dns", "ssl", "http"):
+        for log in ("dns", "dns_lookup", "ssl", "http"):
             self.con.execute(f"INSERT INTO {log} SELECT * FROM _new_{log}")
             self.con.execute(f"DELETE FROM _new_{log}")
         self._maps_built = False

@@ -52,6 +52,7 @@ __all__ = [
     "CONN_COLUMNS",
     "DDL",
     "DNS_COLUMNS",
+    "DNS_LOOKUP_COLUMNS",
     "HTTP_COLUMNS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
@@ -96,6 +97,18 @@ DNS_COLUMNS: dict[str, str] = {
     "src_ip": "VARCHAR",
     "query": "VARCHAR",
     "answer": "VARCHAR",
+}
+#: Every DNS lookup as the sensor logged it, answered or not (``dns`` keeps only the
+#: address answers, for naming connections): what the DNS detector reads.
+DNS_LOOKUP_COLUMNS: dict[str, str] = {
+    "ts": "DOUBLE",
+    "uid": "VARCHAR",
+    "src_ip": "VARCHAR",
+    "resolver": "VARCHAR",
+    "query": "VARCHAR",
+    "qtype": "VARCHAR",
+    "rcode": "VARCHAR",
+    "answers": "VARCHAR",
 }
 SSL_COLUMNS: dict[str, str] = {
     "ts": "DOUBLE",
@@ -237,6 +250,7 @@ SYSMON_TABLES: dict[str, dict[str, str]] = {
 TABLES: dict[str, dict[str, str]] = {
     "conn": CONN_COLUMNS,
     "dns": DNS_COLUMNS,
+    "dns_lookup": DNS_LOOKUP_COLUMNS,
     "ssl": SSL_COLUMNS,
     "http": HTTP_COLUMNS,
     **SYSMON_TABLES,
