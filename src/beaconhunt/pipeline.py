@@ -29,7 +29,7 @@ from beaconhunt.detect.filter import FilterSettings
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
 from beaconhunt.enrich.fingerprints import ClientPrints, fingerprint_evidence
-from beaconhunt.enrich.investigate import Context, Draft, investigate
+from beaconhunt.enrich.investigate import Context, Draft, count_active_hosts, investigate
 from beaconhunt.enrich.process import (
     FileCreate,
     PersistenceEntry,
@@ -205,7 +205,7 @@ def _score_pairs(
     details = store.pair_details(ids, start, end)
     traffic = store_facts.pair_traffic(store.con, ids, start, end)
     clients, prevalence = store_facts.pair_clients(store.con, ids, start, end)
-    active = len(networks.internal_of(store_facts.active_sources(store.con, start, end)))
+    active = count_active_hosts(store.con, start, end, networks)
     attributed = store.attribution(ids, start, end, settings.attribution_tolerance)
     persistence = _persistence(store) if attributed else ()
     drafts: list[Draft] = []
@@ -240,7 +240,7 @@ def _score_pairs(
     t0 = time.perf_counter()
     evidence = investigate(
         store.con, drafts, start, end, networks, job.context, job.decide, job.evidence,
-        persistence,
+        persistence, active,
     )  # fmt: skip
     clock["investigate"] = time.perf_counter() - t0
     assets = job.context.assets

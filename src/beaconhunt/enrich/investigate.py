@@ -38,7 +38,7 @@ from beaconhunt.enrich.process import PersistenceEntry, process_evidence
 from beaconhunt.model import Evidence, ProcessInfo, ProcessShare
 from beaconhunt.store import facts as store_facts
 
-__all__ = ["Context", "Draft", "investigate"]
+__all__ = ["Context", "Draft", "count_active_hosts", "investigate"]
 
 DAY = 86400.0
 
@@ -102,11 +102,15 @@ def investigate(
     decide: DecideSettings,
     s: EvidenceSettings,
     persistence: Sequence[PersistenceEntry] = (),
+    active_hosts: int | None = None,
 ) -> list[tuple[Evidence, ...]]:
-    """Evidence for every draft, in the case write-up's pivot order."""
+    """Evidence for every draft, in the case write-up's pivot order. ``active_hosts``
+    (internal hosts seen in the window) is counted here unless the caller has it."""
     if not drafts:
         return []
-    dests = _destinations(con, drafts, start, end, networks, s.baseline_days)
+    if active_hosts is None:
+        active_hosts = count_active_hosts(con, start, end, networks)
+    dests = _destinations(con, drafts, start, end, networks, s.baseline_days, active_hosts)
     dns = store_facts.dns_resolution(con, [(d.src_ip, _host(d), d.dst_ips) for d in drafts], end)
     hosts = _hosts(con, drafts, persistence)
     hours = s.hours()
@@ -149,6 +153,12 @@ def investigate(
     return out
 
 
+def count_active_hosts(con: Any, start: float, end: float, networks: Networks) -> int:
+    """Internal hosts with a connection in ``[start, end]``: the population rarity and
+    prevalence are judged against."""
+    return len(networks.internal_of(store_facts.active_sources(con, start, end)))
+
+
 def _with_resolution(f: DestinationFacts, resolved: bool | None) -> DestinationFacts:
     return replace(f, resolved=resolved)
 
@@ -164,6 +174,7 @@ def _destinations(
     end: float,
     networks: Networks,
     baseline_days: float,
+    active: int,
 ) -> list[DestinationFacts]:
     """Prevalence and first sighting of each draft's destination key, and how much of
     the baseline period before that first sighting the store observed."""
@@ -171,7 +182,6 @@ def _destinations(
     ip_keys = {d.dest_key for d in drafts if not registered_domain(d.dst_domain)}
     stats = store_facts.destination_stats(con, start, end, domain_keys, ip_keys,
                                           registered_domain)  # fmt: skip
-    active = len(networks.internal_of(store_facts.active_sources(con, start, end)))
     span = store_facts.history_span(con) or (start, end)
     hours: set[int] | None = None
     out = []

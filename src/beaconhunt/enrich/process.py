@@ -291,6 +291,8 @@ class _GradedPath(ProcessRule):
     :func:`~beaconhunt.enrich.known_software.grade_path`."""
 
     grade: ClassVar[str]
+    #: the evidence sentence; ``{label}``, ``{severity}`` and ``{image}`` are filled in
+    sentence: ClassVar[str]
 
     def __init__(self, exempt: Iterable[str] = _PROTECTED_PROGRAMDATA) -> None:
         self.exempt = tuple(normalize_path(e).rstrip("\\") + "\\" for e in exempt)
@@ -299,10 +301,9 @@ class _GradedPath(ProcessRule):
         found = grade_path(view.path, self.exempt, view.proc.company)
         if found is None or found.grade != self.grade:
             return None
-        return self._evidence(self.sentence(found.label, found.severity, view.shown_image))
-
-    def sentence(self, label: str, severity: str, image: str) -> str:
-        raise NotImplementedError
+        text = self.sentence.format(label=found.label, severity=found.severity,
+                                    image=view.shown_image)  # fmt: skip
+        return self._evidence(text)
 
 
 class SuspiciousPath(_GradedPath):
@@ -314,9 +315,7 @@ class SuspiciousPath(_GradedPath):
 
     code = "process.suspicious_path"
     grade = "suspicious"
-
-    def sentence(self, label: str, severity: str, image: str) -> str:
-        return f"image runs from {label} ({severity} severity): {image}"
+    sentence = "image runs from {label} ({severity} severity): {image}"
 
 
 class UserWritablePath(_GradedPath):
@@ -325,9 +324,7 @@ class UserWritablePath(_GradedPath):
 
     code = "process.user_writable_path"
     grade = "writable"
-
-    def sentence(self, label: str, severity: str, image: str) -> str:
-        return f"image runs from {label}, writable by its user: {image}"
+    sentence = "image runs from {label}, writable by its user: {image}"
 
 
 class KnownInstall(_GradedPath):
@@ -336,9 +333,7 @@ class KnownInstall(_GradedPath):
 
     code = "process.known_install"
     grade = "known"
-
-    def sentence(self, label: str, severity: str, image: str) -> str:
-        return f"image is in a documented per-user install location ({label}): {image}"
+    sentence = "image is in a documented per-user install location ({label}): {image}"
 
 
 class Renamed(ProcessRule):

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from beaconhunt.synth import catalog
 from beaconhunt.synth.scenario import Scenario
 
-__all__ = ["AD_DOMAIN", "Host", "Name", "World", "build_world", "registered_domain"]
+__all__ = ["AD_DOMAIN", "Host", "IpPool", "Name", "World", "build_world", "registered_domain"]
 
 AD_DOMAIN = "corp.acme.internal"
 CDN_SUFFIX = "edgekey-cdn.net"
@@ -202,7 +202,7 @@ def build_world(s: Scenario, rng: np.random.Generator) -> World:
     """
     host_rng, ip_rng, name_rng, power_rng = rng.spawn(4)
     hosts = _hosts(s, host_rng)
-    pool = _IpPool(ip_rng)
+    pool = IpPool(ip_rng)
     forwarders = tuple(pool.take(2))
     rng = name_rng
     names: dict[str, Name] = {}
@@ -296,7 +296,7 @@ def _zoo_hosts(hosts: int, first_server: int) -> list[Host]:
     return out
 
 
-class _IpPool:
+class IpPool:
     """Draws distinct random public-looking IPv4 addresses."""
 
     def __init__(self, rng: np.random.Generator) -> None:
@@ -330,7 +330,7 @@ def _plain(name: str, ips: list[str], ttl: int, rng: np.random.Generator) -> Nam
 def _add_sites(
     names: dict[str, Name],
     sites: list[str],
-    pool: _IpPool,
+    pool: IpPool,
     edges: list[str],
     rng: np.random.Generator,
 ) -> list[str]:
@@ -363,7 +363,7 @@ def _add_subdomains(names: dict[str, Name], site: str, rng: np.random.Generator)
     return out
 
 
-def _add_services(names: dict[str, Name], pool: _IpPool, rng: np.random.Generator) -> None:
+def _add_services(names: dict[str, Name], pool: IpPool, rng: np.random.Generator) -> None:
     """Vendor, NTP and streaming names used by the benign pollers."""
     for p in catalog.BENIGN_POLLERS:
         if p.name not in names:

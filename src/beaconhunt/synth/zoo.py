@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 
 from beaconhunt.synth import timing
 from beaconhunt.synth.flows import Label, Traffic, sizes
-from beaconhunt.synth.world import Name, World
+from beaconhunt.synth.world import IpPool, Name, World
 
 __all__ = ["ZOO", "ZooKind", "add_zoo", "allowlisted_names", "load_zoo"]
 
@@ -176,23 +176,16 @@ def add_zoo(tr: Traffic) -> None:
 
 
 class _OwnEndpoints:
-    """The site's own public addresses, standing in for the RFC 5737 literals."""
+    """The site's own public addresses, standing in for the RFC 5737 literals (one
+    fresh address per literal, from the world's pool of public-looking addresses)."""
 
     def __init__(self, rng: np.random.Generator) -> None:
-        self._rng = rng
+        self._pool = IpPool(rng)
         self._map: dict[str, str] = {}
 
     def get(self, literal: str) -> str:
         if literal not in self._map:
-            while True:
-                a = int(self._rng.integers(11, 223))
-                if a in (100, 127, 169, 172, 192, 198, 203):
-                    continue
-                ip = f"{a}.{int(self._rng.integers(0, 256))}.{int(self._rng.integers(0, 256))}"
-                ip += f".{int(self._rng.integers(1, 255))}"
-                if ip not in self._map.values():
-                    break
-            self._map[literal] = ip
+            self._map[literal] = self._pool.take(1)[0]
         return self._map[literal]
 
 
