@@ -23,6 +23,7 @@ the decision of every benign kind. Seeds are fixed so anyone can rerun it.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -175,14 +176,8 @@ def run_study(
                     log(f"  {mode}: {ev.metrics.false_escalations} false escalations,"
                         f" {ev.metrics.implants_escalated}/{ev.metrics.implant_pairs}"
                         f" implants escalated ({time.perf_counter() - t0:.0f} s)")  # fmt: skip
-                _remove(folder)
+                shutil.rmtree(folder)
     return list(results.values())
-
-
-def _remove(folder: Path) -> None:
-    for p in sorted(folder.rglob("*"), reverse=True):
-        p.unlink() if p.is_file() else p.rmdir()
-    folder.rmdir()
 
 
 def _pct(a: int, b: int) -> str:

@@ -248,8 +248,8 @@ def pair_traffic(con: Any, pair_ids: Sequence[int], start: float,
              end: float) -> dict[int, dict[str, np.ndarray]]:  # fmt: skip
     """What each connection of the given pairs carried, for the protocol checks
     (:mod:`beaconhunt.enrich.services`): per pair, arrays ``service`` (object),
-    ``log`` (object), ``bytes_out``, ``bytes_in``, ``pkts_out``, ``pkts_in`` and
-    ``duration`` (float, NaN when unknown), in time order."""
+    ``log`` (object), ``bytes_out``, ``bytes_in``, ``pkts_out`` and ``pkts_in``
+    (float, NaN when unknown), in time order."""
     if not len(pair_ids):
         return {}
     con.register("_ids", pa.table({"pair_id": np.asarray(pair_ids, dtype=np.int64)}))
@@ -258,7 +258,7 @@ def pair_traffic(con: Any, pair_ids: Sequence[int], start: float,
             """
 SELECT p.pair_id, c.service, c.log, c.bytes_out::DOUBLE AS bytes_out,
    c.bytes_in::DOUBLE AS bytes_in, c.pkts_out::DOUBLE AS pkts_out,
-   c.pkts_in::DOUBLE AS pkts_in, c.duration
+   c.pkts_in::DOUBLE AS pkts_in
 FROM conn c JOIN (SELECT * FROM _pairs SEMI JOIN _ids USING (pair_id)) p
   ON c.pair_key = p.pair_key
 WHERE c.ts BETWEEN ? AND ?
