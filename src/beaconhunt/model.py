@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "Decision",
@@ -40,6 +42,8 @@ PIVOT_OF_PREFIX: dict[str, str] = {
     "intel": "intel",
     "history": "history",
     "decision": "decision",
+    "session": "timing",
+    "dns": "timing",
 }
 
 #: The pivots in the order the case write-up investigates them.
@@ -158,8 +162,11 @@ class Finding:
     rule: str = ""
     #: connection start times of the pair (epoch seconds, sorted); not in ndjson
     times: tuple[float, ...] = field(default=(), repr=False, compare=False)
-    #: the detector that found it (:mod:`beaconhunt.detect.base`): ``beacon`` today
+    #: the detector that found it (:mod:`beaconhunt.detect.base`): ``beacon``,
+    #: ``dns`` or ``long_session``
     kind: str = "beacon"
+    #: the kind's own keys (README, "Output"): None for beacons
+    info: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def process(self) -> ProcessShare | None:

@@ -24,8 +24,9 @@ from numpy.typing import NDArray
 from beaconhunt.config import DecideSettings, EvidenceSettings, HuntSettings
 from beaconhunt.decide import Policy
 from beaconhunt.detect import ScoreSettings
-from beaconhunt.detect.base import Candidate, DetectInput, DetectReport, detectors
+from beaconhunt.detect.base import Candidate, DetectInput, DetectReport, PairRef, detectors
 from beaconhunt.detect.filter import FilterSettings
+from beaconhunt.detect.settings import DnsSettings, LongSessionSettings
 from beaconhunt.duration import parse_duration
 from beaconhunt.enrich import Allowlist, Networks
 from beaconhunt.enrich.fingerprints import ClientPrints, fingerprint_evidence
@@ -85,6 +86,8 @@ def hunt(
     evidence: EvidenceSettings | None = None,
     policy: Policy | None = None,
     sources: Sequence[NetworkReader] = (),
+    long_session: LongSessionSettings | None = None,
+    dns: DnsSettings | None = None,
 ) -> HuntResult:
     """Read ``paths``, score every outbound pair, investigate and decide each finding.
 
@@ -102,7 +105,8 @@ def hunt(
     if allowlist is not None:
         context.allowlist = allowlist
     job = _Job(settings, score, decide, filters, context, evidence or EvidenceSettings(),
-               policy or Policy.default())  # fmt: skip
+               policy or Policy.default(), long_session or LongSessionSettings(),
+               dns or DnsSettings())  # fmt: skip
     networks = Networks(settings.internal)
     window = parse_duration(settings.window) if settings.window else None
     clock: dict[str, float] = {}
@@ -128,7 +132,12 @@ def hunt(
                 "timestamps look relative to the capture start (before 2001); times are shown"
                 " as offsets from 1970-01-01"
             )
-        store.candidate_pairs(start, end, settings.min_connections)
+        store.candidate_pairs(
+            start,
+            end,
+            settings.min_connections,
+            (long_session or LongSessionSettings()).min_piece_s,
+        )
         store.mark_internal(networks)
         t1 = time.perf_counter()
         counted: list[int] = []
@@ -176,6 +185,8 @@ class _Job:
     context: Context
     evidence: EvidenceSettings
     policy: Policy
+    long_session: LongSessionSettings = field(default_factory=LongSessionSettings)
+    dns: DnsSettings = field(default_factory=DnsSettings)
 
 
 def _score_pairs(
@@ -194,34 +205,37 @@ def _score_pairs(
     (``clock["investigate"]``: seconds spent on the pivots)."""
     settings = job.settings
     data = DetectInput(store, start, end, settings.min_connections, settings.min_score,
-                       job.score, job.filters)  # fmt: skip
+                       job.score, job.filters, job.long_session, job.dns)  # fmt: skip
     report = DetectReport()
     candidates = [c for d in detectors() for c in d.detect(data, report)]
     counted.append(report.scored)
     dropped.update(report.dropped)
     if not candidates:
         return []
-    ids = [c.pair_id for c in candidates]
+    ids = sorted({c.pair_id for c in candidates if c.pair is None})
     details = store.pair_details(ids, start, end)
     traffic = store_facts.pair_traffic(store.con, ids, start, end)
     clients, prevalence = store_facts.pair_clients(store.con, ids, start, end)
     active = count_active_hosts(store.con, start, end, networks)
     attributed = store.attribution(ids, start, end, settings.attribution_tolerance)
-    persistence = _persistence(store) if attributed else ()
+    own = any(c.attribution for c in candidates)
+    persistence = _persistence(store) if attributed or own else ()
     drafts: list[Draft] = []
     scored: list[tuple[dict[str, Any], Candidate]] = []
     for c in candidates:
-        detail, pid = c.details, c.pair_id
-        d = details[pid]
-        rows = attributed.get(pid, [])
+        detail = c.details
+        d = _pair_of(c.pair) if c.pair is not None else details[c.pair_id]
+        rows = c.attribution if c.attribution is not None else attributed.get(c.pair_id, [])
         processes = _processes(rows)
+        conn_pair = c.pair is None
         found = (
             *detail.reasons,
-            *_service(d, traffic.get(pid), detail.median_interval),
-            *_clients(clients.get(pid), prevalence, active, job.evidence),
-            *_process_reasons(processes, detail.n_connections),
+            *(_service(d, traffic.get(c.pair_id), detail.median_interval) if conn_pair else ()),
+            *(_clients(clients.get(c.pair_id), prevalence, active, job.evidence)
+              if conn_pair else ()),
+            *_process_reasons(processes, detail.n_connections, _UNIT.get(c.kind, "connections")),
             *(_suspicious(rows[0], persistence) if rows else ()),
-        )
+        )  # fmt: skip
         drafts.append(Draft(
             src_ip=d["src_ip"],
             src_host=d["src_host"] or (processes[0].host if processes else None),
@@ -235,6 +249,7 @@ def _score_pairs(
             bytes_in_median=_none_if_nan(detail.bytes_in_median),
             processes=processes,
             evidence=found,
+            kind=c.kind,
         ))  # fmt: skip
         scored.append((d, c))
     t0 = time.perf_counter()
@@ -253,7 +268,7 @@ def _score_pairs(
         f = _finding(d, c, draft, ev)
         if history is not None:
             ev = (*ev, *history.evidence_for(f))
-        verdict = job.policy.decide(ev, f.score)
+        verdict = job.policy.decide(ev, f.score, f.kind)
         findings.append(replace(f, decision=verdict.decision, rule=verdict.rule,
                                 reasons=_ordered(verdict, ev)))  # fmt: skip
     findings.sort(key=_rank)
@@ -360,7 +375,22 @@ def _suspicious(
     return (*process_evidence(proc), *link_persistence(proc, persistence))
 
 
-def _process_reasons(processes: tuple[ProcessShare, ...], total: int) -> tuple[Evidence, ...]:
+#: What a kind's events are called in sentences ("12 of 40 lookups made by ...").
+_UNIT = {"dns": "lookups"}
+
+
+def _pair_of(ref: PairRef) -> dict[str, Any]:
+    """A detector's own pair description shaped like a store pair's details."""
+    return {
+        "src_ip": ref.src_ip, "dst_port": ref.dst_port, "proto": ref.proto,
+        "src_host": ref.src_host, "dst_domain": ref.dst_domain, "domain_source": None,
+        "proxied": False, "dst_ips": list(ref.dst_ips),
+    }  # fmt: skip
+
+
+def _process_reasons(
+    processes: tuple[ProcessShare, ...], total: int, unit: str = "connections"
+) -> tuple[Evidence, ...]:
     """Say which process made the connections, and when several did, each one's share."""
     if not processes:
         return ()
@@ -373,9 +403,10 @@ def _process_reasons(processes: tuple[ProcessShare, ...], total: int) -> tuple[E
     matched = sum(p.connections for p in processes)
     out = [Evidence(
         "process.attributed",
-        f"{top.connections} of {total} connections made by {terminal_text(top.image, 120)}"
+        f"{top.connections} of {total} {unit} made by {terminal_text(top.image, 120)}"
         + (f" ({terminal_text(who, 120)})" if who else "")
-        + (f"; {total - matched} not matched to endpoint events" if matched < total else ""),
+        + (f"; {total - matched} not matched to endpoint events"
+           if matched < total and unit == "connections" else ""),
     )]  # fmt: skip
     if len(processes) > 1:
         shares = "; ".join(f"{terminal_text(p.image, 80)} {p.share:.0%}" for p in processes[:5])
@@ -413,4 +444,5 @@ def _finding(
         times=tuple(float(t) for t in draft.times),
         reasons=tuple(evidence),
         kind=c.kind,
+        info=c.info,
     )

@@ -11,7 +11,10 @@ import pytest
 from beaconhunt.config import DecideSettings, EvidenceSettings
 from beaconhunt.decide import EVIDENCE_CODES, load_policy, matching_codes, register_code
 from beaconhunt.decide.codes import CODE_RE
+from beaconhunt.detect.dns import DNS_CODES
+from beaconhunt.detect.long_session import SESSION_CODES
 from beaconhunt.detect.reasons import REASON_CODES
+from beaconhunt.detect.settings import DnsSettings, LongSessionSettings
 from beaconhunt.enrich.fingerprints import FINGERPRINT_CODES
 from beaconhunt.enrich.process import PERSISTENCE_RULES, PROCESS_RULES
 from beaconhunt.enrich.services import SERVICE_CODES
@@ -40,7 +43,8 @@ def registry() -> Iterator[dict[str, str]]:
 
 def test_registry_holds_every_stage_s_codes() -> None:
     expected = [*REASON_CODES, *PROCESS_RULES, *PERSISTENCE_RULES, *PIPELINE_CODES,
-                *SERVICE_CODES, *FINGERPRINT_CODES]  # fmt: skip
+                *SERVICE_CODES, *FINGERPRINT_CODES, *SESSION_CODES, *DNS_CODES,
+                "dns.known_service"]  # fmt: skip
     assert set(expected) <= set(EVIDENCE_CODES)
     assert len(EVIDENCE_CODES) == len(set(expected))
 
@@ -66,7 +70,8 @@ def test_process_meanings_come_from_the_rule_classes() -> None:
 
 
 def test_settings_named_in_meanings_exist() -> None:
-    sections = {"decide": DecideSettings, "evidence": EvidenceSettings}
+    sections = {"decide": DecideSettings, "evidence": EvidenceSettings,
+                "dns": DnsSettings, "long_session": LongSessionSettings}  # fmt: skip
     checked = 0
     for code, meaning in EVIDENCE_CODES.items():
         for section, first, rest in re.findall(r"\[(\w+)\] (\w+)((?: / \w+| and \w+)*)", meaning):
@@ -74,7 +79,7 @@ def test_settings_named_in_meanings_exist() -> None:
             for name in [first, *re.findall(r"\w+", rest.replace(" and ", " "))]:
                 assert name in names, f"{code}: [{section}] {name}"
                 checked += 1
-    assert checked == 13  # every reference was found (update when adding one)
+    assert checked == 18  # every reference was found (update when adding one)
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ def test_default_policy_text_is_commented_toml() -> None:
     text = default_policy_text()
     data = tomllib.loads(text)
     assert data["policy"]["mode"] == "replace"
-    assert len(data["policy"]["rules"]) == len(POLICY.rules) == 11
+    assert len(data["policy"]["rules"]) == len(POLICY.rules) == 19
     # every rule is explained by a comment right above it
     chunks = text.split("[[policy.rules]]")
     assert all(chunk.rstrip().splitlines()[-1].startswith("#") for chunk in chunks[:-1])
@@ -40,8 +40,11 @@ def test_default_policy_text_is_commented_toml() -> None:
 def test_default_rule_order() -> None:
     assert [r.name for r in POLICY.rules] == [
         "analyst-closed", "analyst-escalated", "known-application", "approved-infrastructure",
-        "known-protocol", "c2-indicators", "rare-and-correlated", "jittered-with-indicators",
-        "widespread-baseline", "not-understood", "irregular",
+        "known-protocol", "dns-known-service", "c2-indicators", "rare-and-correlated",
+        "jittered-with-indicators", "dns-c2-indicators", "long-session-indicators",
+        "widespread-baseline", "dga-not-understood", "dns-not-understood",
+        "long-session-not-understood", "dns-ordinary", "long-session-ordinary",
+        "not-understood", "irregular",
     ]  # fmt: skip
 
 

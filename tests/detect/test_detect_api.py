@@ -21,8 +21,12 @@ PUBLIC = [
     "DetectInput",
     "DetectReport",
     "Detector",
+    "DnsDetector",
+    "DnsSettings",
     "FilterResult",
     "FilterSettings",
+    "LongSessionDetector",
+    "LongSessionSettings",
     "PairAggregates",
     "PairScore",
     "Periodicity",
@@ -39,7 +43,19 @@ PUBLIC = [
     "score_series",
 ]
 
-MODULES = ["stats", "periodicity", "score", "batch", "filter", "reasons", "base", "beacon"]
+MODULES = [
+    "stats",
+    "periodicity",
+    "score",
+    "batch",
+    "filter",
+    "reasons",
+    "base",
+    "beacon",
+    "dns",
+    "long_session",
+    "settings",
+]
 
 
 def test_detect_all_is_guarded() -> None:

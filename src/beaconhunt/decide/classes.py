@@ -70,6 +70,7 @@ CLASS_OF: dict[str, CodeClass] = {
     "client.c2_fingerprint": _I,
     "history.escalated": _I,
     "history.process_flagged": _I,
+    "dns.null_records": _I,
     # --- urgency: worth a closer look, but not evidence of malice
     "beacon.regular": _U,
     "beacon.strong": _U,
@@ -102,6 +103,15 @@ CLASS_OF: dict[str, CodeClass] = {
     "client.self_signed_cert": _U,
     "client.no_host_header": _U,
     "client.ua_mismatch": _U,
+    "session.long": _U,
+    "session.open_at_end": _U,
+    "session.reconnects": _U,
+    "dns.unique_names": _U,
+    "dns.encoded_labels": _U,
+    "dns.rare_qtype": _U,
+    "dns.high_volume": _U,
+    "dns.periodic": _U,
+    "dns.dga": _U,
     # --- explanations: known, approved or ordinary behaviour
     "beacon.weak": _E,
     "timing.irregular": _E,
@@ -119,10 +129,13 @@ CLASS_OF: dict[str, CodeClass] = {
     "history.closed": _E,
     "client.common_fingerprint": _E,
     "service.*": _E,  # every conformant protocol; service.mismatch is listed above
+    "dns.known_service": _E,
+    "dns.nxdomain": _E,
     # --- context: descriptive
     "process.attributed": _C,
     "process.multiple": _C,
     "size.unknown": _C,
+    "dns.via_resolver": _C,
 }
 
 

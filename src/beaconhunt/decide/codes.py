@@ -16,6 +16,8 @@ import fnmatch
 import re
 
 from beaconhunt.detect import reasons
+from beaconhunt.detect.dns import DNS_CODES
+from beaconhunt.detect.long_session import SESSION_CODES
 from beaconhunt.enrich.fingerprints import FINGERPRINT_CODES
 from beaconhunt.enrich.process import PERSISTENCE_RULES, PROCESS_RULES
 from beaconhunt.enrich.services import SERVICE_CODES
@@ -121,6 +123,10 @@ EVIDENCE_CODES: dict[str, str] = {
     **_PIVOT_CODES,
     **SERVICE_CODES,
     **FINGERPRINT_CODES,
+    **SESSION_CODES,
+    **DNS_CODES,
+    "dns.known_service": "the zone belongs to a documented service that encodes data in"
+    " names (antivirus reputation, DNS blocklist, CDN, telemetry)",
 }
 """Every known evidence code -> its one-line meaning; policy rules are checked against it."""
 

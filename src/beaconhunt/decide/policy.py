@@ -46,7 +46,9 @@ MODES = ("prepend", "replace")
 """``[policy] mode``: your rules before the default policy, or instead of it."""
 
 _POLICY_KEYS = ("mode", "disable", "rules")
-_RULE_KEYS = ("name", "decision", "when", "unless", "min_score", "max_score", "reason")
+_RULE_KEYS = (
+    "name", "decision", "when", "unless", "min_score", "max_score", "kinds", "reason",
+)  # fmt: skip
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _GLOB = re.compile(r"[a-z0-9_.*?]+")
 _PATTERN_CHARS = re.compile(r"[^a-z0-9_.*?| ]")
@@ -74,7 +76,9 @@ class PolicyRule:
     ``min_score <= score < max_score`` (``max_score`` 1.0: no upper bound), decide.
 
     ``when`` holds one tuple of alternative globs per item; ``unless`` is flat.
-    ``source`` names the file the rule came from.
+    ``kinds`` limits the rule to findings of those detector kinds (``beacon``,
+    ``dns``, ``long_session``; empty: every kind). ``source`` names the file the
+    rule came from.
     """
 
     name: str
@@ -85,10 +89,15 @@ class PolicyRule:
     min_score: float = 0.0
     max_score: float = 1.0
     source: str = DEFAULT_SOURCE
+    kinds: tuple[str, ...] = ()
 
-    def matches(self, codes: Collection[str], score: float) -> tuple[str, ...] | None:
+    def matches(
+        self, codes: Collection[str], score: float, kind: str = "beacon"
+    ) -> tuple[str, ...] | None:
         """The codes that satisfied `when` (first match per item, in item order,
         deduplicated), or None when the rule does not apply."""
+        if self.kinds and kind not in self.kinds:
+            return None
         if score < self.min_score or (self.max_score < 1.0 and score >= self.max_score):
             return None
         if _first_match(self.unless, codes) is not None:
@@ -146,11 +155,12 @@ class Policy:
         """The packaged default policy (:func:`default_policy_text`)."""
         return cls(_default_rules())
 
-    def decide(self, evidence: Sequence[Evidence], score: float) -> Verdict:
-        """The verdict of the first rule matching the evidence codes and beacon ``score``."""
+    def decide(self, evidence: Sequence[Evidence], score: float, kind: str = "beacon") -> Verdict:
+        """The verdict of the first rule matching the evidence codes, the ``score`` and
+        the finding's detector ``kind``."""
         codes = tuple(dict.fromkeys(e.code for e in evidence))
         for rule in self.rules:
-            matched = rule.matches(codes, score)
+            matched = rule.matches(codes, score, kind)
             if matched is not None:
                 text = rule.explain(matched, score)
                 return Verdict(
@@ -243,7 +253,11 @@ def _parse_rule(t: Mapping[str, Any], source: str, where: str) -> PolicyRule:
     lo, hi = _score(t, "min_score", 0.0, label), _score(t, "max_score", 1.0, label)
     if lo > hi or (lo == hi and hi < 1.0):
         raise ConfigError(f"{label}: min_score {lo} must be below max_score {hi}")
-    return PolicyRule(name, decision, when, flat, reason, lo, hi, source)
+    kinds = _strings(t.get("kinds", []), f"{label} kinds")
+    bad = [k for k in kinds if not _NAME.fullmatch(k)]
+    if bad:
+        raise ConfigError(f"{label}: kinds {bad[0]!r} must match [a-z0-9][a-z0-9_-]*")
+    return PolicyRule(name, decision, when, flat, reason, lo, hi, source, tuple(kinds))
 
 
 def _required(t: Mapping[str, Any], label: str) -> tuple[str, Decision, str]:

@@ -7,7 +7,10 @@
 * :mod:`~beaconhunt.detect.filter`: the robust volume / variability prefilter;
 * :mod:`~beaconhunt.detect.reasons`: evidence codes and sentences for reported pairs;
 * :mod:`~beaconhunt.detect.base`: the detector seam (``Detector``, ``Candidate``, registry);
-* :mod:`~beaconhunt.detect.beacon`: the beacon detector, the first registered.
+* :mod:`~beaconhunt.detect.beacon`: the beacon detector, the first registered;
+* :mod:`~beaconhunt.detect.dns`: C2 and tunnels over DNS, generated domains;
+* :mod:`~beaconhunt.detect.long_session`: sessions held open for hours;
+* :mod:`~beaconhunt.detect.settings`: the settings of those two.
 
 The formulas are in ``docs/scoring.md``.
 """
@@ -27,6 +30,7 @@ from beaconhunt.detect.batch import BatchScores, SeriesBatch, score_batch
 
 # the built-in detectors register themselves on import
 from beaconhunt.detect.beacon import BeaconDetector
+from beaconhunt.detect.dns import DnsDetector
 from beaconhunt.detect.filter import (
     FILTER_REASONS,
     FilterResult,
@@ -35,9 +39,11 @@ from beaconhunt.detect.filter import (
     prefilter,
     prefilter_aggregates,
 )
+from beaconhunt.detect.long_session import LongSessionDetector
 from beaconhunt.detect.periodicity import Periodicity, estimate_period, fold, measure_periodicity
 from beaconhunt.detect.reasons import REASON_CODES
 from beaconhunt.detect.score import DEFAULT_SETTINGS, PairScore, ScoreSettings, score_series
+from beaconhunt.detect.settings import DnsSettings, LongSessionSettings
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -50,8 +56,12 @@ __all__ = [
     "DetectInput",
     "DetectReport",
     "Detector",
+    "DnsDetector",
+    "DnsSettings",
     "FilterResult",
     "FilterSettings",
+    "LongSessionDetector",
+    "LongSessionSettings",
     "PairAggregates",
     "PairScore",
     "Periodicity",

@@ -8,26 +8,31 @@ investigation and decision (:func:`beaconhunt.pipeline.hunt`), so a new kind
 of C2 (DNS, long sessions) is one new detector, not a second pipeline.
 
 Register a detector with :func:`register_detector`; :func:`detectors` builds
-one of each. Today there is one, the beacon detector
-(:mod:`beaconhunt.detect.beacon`).
+one of each. Three are built in: beacons (:mod:`beaconhunt.detect.beacon`),
+C2 over DNS (:mod:`beaconhunt.detect.dns`) and long sessions
+(:mod:`beaconhunt.detect.long_session`); the maths and limits of each are in
+``docs/detectors.md``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from beaconhunt.detect.filter import FilterSettings
 from beaconhunt.detect.score import ScoreSettings
+from beaconhunt.detect.settings import DnsSettings, LongSessionSettings
 from beaconhunt.model import Evidence, ScoreComponents
 
 if TYPE_CHECKING:
     from beaconhunt.store.duckdb import DuckDBStore
+
 
 __all__ = [
     "DETECTORS",
@@ -36,6 +41,7 @@ __all__ = [
     "DetectInput",
     "DetectReport",
     "Detector",
+    "PairRef",
     "detectors",
     "register_detector",
 ]
@@ -74,14 +80,37 @@ class Details(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class PairRef:
+    """Who and what a candidate that is not a store pair is about (a DNS finding:
+    the client, the zone, the resolver it asked)."""
+
+    src_ip: str
+    dst_domain: str | None
+    dst_ips: tuple[str, ...]
+    dst_port: int | None
+    proto: str | None
+    src_host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
-    """One finding-to-be: a store pair (``pair_id`` of the candidate pairs), its
-    ``kind``, the kind's details and the event times they describe."""
+    """One finding-to-be: a store pair (``pair_id`` of the candidate pairs) or, for
+    kinds not made of connections, a :class:`PairRef` (``pair_id`` -1); its
+    ``kind``, the kind's details and the event times they describe.
+
+    ``info`` holds the kind-specific keys of the finding record (JSON values);
+    ``attribution`` the processes behind it when the detector found them itself
+    (rows shaped like :meth:`DuckDBStore.attribution`'s), None to let the
+    pipeline match connections to endpoint events.
+    """
 
     kind: str
     pair_id: int
     details: Details
     times: NDArray[np.float64]
+    pair: PairRef | None = None
+    info: Mapping[str, Any] | None = None
+    attribution: list[dict[str, Any]] | None = None
 
     @property
     def score(self) -> float:
@@ -100,6 +129,8 @@ class DetectInput:
     min_score: float
     score: ScoreSettings
     filters: FilterSettings
+    long_session: LongSessionSettings = field(default_factory=LongSessionSettings)
+    dns: DnsSettings = field(default_factory=DnsSettings)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from beaconhunt.enrich.pivots import (
 )
 from beaconhunt.enrich.process import PersistenceEntry, process_evidence
 from beaconhunt.model import Evidence, ProcessInfo, ProcessShare
+from beaconhunt.store import dns_lookups
 from beaconhunt.store import facts as store_facts
 
 __all__ = ["Context", "Draft", "count_active_hosts", "investigate"]
@@ -82,6 +83,8 @@ class Draft:
     processes: tuple[ProcessShare, ...]
     #: detect's timing reasons, attribution and suspicious-process evidence
     evidence: tuple[Evidence, ...]
+    #: the detector kind (:mod:`beaconhunt.detect.base`): only beacons get score bands
+    kind: str = "beacon"
 
     @property
     def dest_key(self) -> str:
@@ -121,7 +124,7 @@ def investigate(
     ]  # fmt: skip
     out = []
     for d, dest, resolved, host, me in zip(drafts, dests, dns, hosts, peers, strict=True):
-        facts = _with_resolution(dest, resolved)
+        facts = _with_resolution(dest, resolved if d.kind != "dns" else None)
         asset = ctx.assets.lookup(d.src_ip, d.src_host) if ctx.assets is not None else None
         server = asset is not None and str(asset.role) in ("server", "domain_controller")
         ev: list[Evidence] = []
@@ -129,8 +132,10 @@ def investigate(
         if hit is not None:
             text = f"destination is approved by allowlist entry {hit.describe()}"
             ev.append(Evidence("allowlist.match", text))
-        ev += destination_evidence(facts, d.first_seen, ctx.whois, s)
-        ev += beacon_evidence(d.score, decide)
+        if d.kind != "dns" or d.dst_domain:  # a generated-domain finding has no one zone
+            ev += destination_evidence(facts, d.first_seen, ctx.whois, s)
+        if d.kind == "beacon":
+            ev += beacon_evidence(d.score, decide)
         ev += [e for e in d.evidence if e.pivot == "timing"]
         ev += timing_context_evidence(
             d.times, d.bytes_out_median, d.bytes_in_median, hours, server, s
@@ -182,6 +187,10 @@ def _destinations(
     ip_keys = {d.dest_key for d in drafts if not registered_domain(d.dst_domain)}
     stats = store_facts.destination_stats(con, start, end, domain_keys, ip_keys,
                                           registered_domain)  # fmt: skip
+    # a DNS finding's zone is judged by who looks it up, not who connects to it
+    zones = {d.dest_key for d in drafts if d.kind == "dns" and d.dst_domain}
+    for zone, (now, ever_, first_) in dns_lookups.zone_sources(con, start, end, zones).items():
+        stats[zone] = store_facts.DestinationStats(now, ever_, first_)
     span = store_facts.history_span(con) or (start, end)
     hours: set[int] | None = None
     out = []

@@ -24,7 +24,9 @@ service.ipsec  udp/500,4500 IKE (at least its 28-byte header) or, on 4500, one-b
                             NAT keepalives (0xFF, RFC 3948 2.3)
 service.stun   udp,tcp/3478, 20-1,500 bytes a packet; with payload counts, a multiple
                19302-19309  of 4 (STUN's 20-byte header and 4-aligned attributes,
-                            RFC 8489)
+                            RFC 8489); never a mismatch: TURN relays media on these
+                            ports (RFC 8656) and ICE multiplexes media, DTLS and
+                            STUN on one port (RFC 7983)
 service.snmp   udp/161,162  the sensor says SNMP, or 20-1,472 bytes a packet
 service.syslog udp/514      one way only (no reply), at most 2,048 bytes a message
                             (RFC 5426 3.2)
@@ -207,6 +209,9 @@ class Protocol:
     tiny: float | None = None
     #: the sensor must name the protocol (sizes cannot tell it: TLS of DNS over TLS)
     named_only: bool = False
+    #: other traffic on the port is no mismatch: the port carries it by design
+    #: (STUN/TURN ports relay media and multiplex it with STUN, RFC 8656 and RFC 7983)
+    shared: bool = False
 
     def applies(self, t: Traffic) -> bool:
         return t.proto in self.protos and t.port in self.ports
@@ -307,7 +312,7 @@ PROTOCOLS: tuple[Protocol, ...] = (
              ((28, 1500), (28, 1500)), _fs("ike,ipsec"), tiny=1.0),
     Protocol("service.stun", "STUN/TURN (WebRTC connectivity checks)", _TCP_UDP,
              frozenset({3478, 5349, *range(19302, 19310)}), ((20, 1500), (20, 1500)),
-             _fs("stun,turn"), align=4),
+             _fs("stun,turn"), align=4, shared=True),
     Protocol("service.snmp", "SNMP", _UDP, frozenset({161, 162}), ((20, 1472), (20, 1472)),
              _fs("snmp")),
     Protocol("service.syslog", "syslog", _UDP, frozenset({514}), ((10, 2048), (0, 0)),
@@ -368,7 +373,7 @@ def _judge(proto: Protocol, t: Traffic, interval: float | None) -> list[Evidence
         text = (f"{share:.0%} of {k:,} connections on {where} conform to {proto.what}"
                 f"{_size_note(t, judged)}{_poll_note(proto, interval)}")  # fmt: skip
         return [Evidence(proto.code, text)]
-    if share <= MISMATCH_SHARE:
+    if share <= MISMATCH_SHARE and not proto.shared:
         other = _other_names(t, proto.names)
         why = f"the sensor says {other}" if other else f"sizes do not fit{_size_note(t, judged)}"
         return [Evidence(

@@ -50,6 +50,7 @@ def finding_record(f: Finding) -> dict[str, Any]:
         "dst_ips": list(f.dst_ips),
         "bytes_out_median": f.bytes_out_median,
         "bytes_in_median": f.bytes_in_median,
+        "details": None if f.info is None else dict(f.info),
         "components": None
         if comps is None
         else {

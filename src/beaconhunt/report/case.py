@@ -154,6 +154,7 @@ def finding_from_record(record: dict[str, Any], times: Sequence[float]) -> Findi
         rule=record.get("rule") or "",
         times=tuple(sorted(float(t) for t in times)),
         kind=record.get("kind") or "beacon",  # records before the detector seam: beacons
+        info=record.get("details"),
     )
 
 

@@ -36,7 +36,14 @@ from beaconhunt.normalize.destination import (
 )
 from beaconhunt.normalize.endpoint import ATTRIBUTION_SQL, ENDPOINT_CONN_INSERT, SYSMON_DNS_MAP
 from beaconhunt.normalize.zeek_fields import FIELD_MAPS
-from beaconhunt.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION, SYSMON_TABLES, TABLES
+from beaconhunt.store.schema import (
+    CLOSED_STATES,
+    DDL,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SYSMON_TABLES,
+    TABLES,
+)
 
 __all__ = ["DuckDBStore", "PairSeries", "ProgressFn"]
 
@@ -82,6 +89,21 @@ class PairSeries:
     bytes_out: np.ndarray
     bytes_in: np.ndarray
     offsets: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class LongRows:
+    """The long connections of candidate pairs (the long-session detector's input),
+    sorted by (pair_id, ts); ``n`` is the pair's count of outbound connections in
+    the window, repeated on each row; ``open_state`` the state is not a closed one."""
+
+    pair_id: np.ndarray
+    ts: np.ndarray
+    duration: np.ndarray
+    bytes_out: np.ndarray
+    bytes_in: np.ndarray
+    open_state: np.ndarray
+    n: np.ndarray
 
 
 # addresses of the candidate pairs only: classifying every address of a large
@@ -543,9 +565,11 @@ class DuckDBStore:
         row = self.con.execute("SELECT min(ts), max(ts) FROM conn").fetchall()[0]
         return None if row[0] is None else (float(row[0]), float(row[1]))
 
-    def candidate_pairs(self, start: float, end: float, min_connections: int) -> int:
+    def candidate_pairs(self, start: float, end: float, min_connections: int,
+                        long_s: float | None = None) -> int:  # fmt: skip
         """Find the pairs with at least ``min_connections`` connections in
-        ``[start, end]``; returns how many. Creates ``_pairs(pair_id, pair_key, n)``.
+        ``[start, end]``, or (``long_s``) a connection lasting at least ``long_s``
+        seconds (long sessions); returns how many. Creates ``_pairs(pair_id, pair_key, n)``.
 
         Only a count per pair, grouped by the integer ``pair_key``: any other
         aggregate over every pair of a large store (strings, medians) costs
@@ -559,10 +583,11 @@ FROM (
   SELECT pair_key, count(*) AS n FROM conn
   WHERE ts BETWEEN ? AND ?
   GROUP BY pair_key
-  HAVING count(*) >= ?
+  HAVING count(*) >= ? OR max(duration) >= ?
 )
 """
-        self._execute("grouping connections", sql, [start, end, min_connections])
+        long = float("inf") if long_s is None else long_s
+        self._execute("grouping connections", sql, [start, end, min_connections, long])
         return int(self.con.execute("SELECT count(*) FROM _pairs").fetchall()[0][0])
 
     def mark_internal(self, networks: Networks) -> None:
@@ -612,6 +637,31 @@ ORDER BY p.pair_id, c.ts
         ids = pid[starts]
         offsets = np.append(starts, pid.size).astype(np.int64)
         return PairSeries(ids, ts, bo, bi, offsets)
+
+    def long_connections(self, start: float, end: float, min_duration: float) -> LongRows:
+        """The outbound connections lasting at least ``min_duration`` seconds of every
+        candidate pair, sorted by (pair_id, ts) (see :class:`LongRows`)."""
+        closed = ", ".join(f"'{st}'" for st in CLOSED_STATES)
+        sql = f"""
+SELECT p.pair_id, c.ts, c.duration, c.bytes_out::DOUBLE AS bytes_out,
+       c.bytes_in::DOUBLE AS bytes_in,
+       coalesce(c.conn_state NOT IN ({closed}), true) AS open_state, p.n
+FROM conn c
+JOIN _pairs p ON c.pair_key = p.pair_key
+JOIN _internal s ON c.src_ip = s.ip
+LEFT JOIN _internal d ON c.dst_ip = d.ip
+WHERE c.ts BETWEEN ? AND ? AND c.duration >= ? AND (c.proxied OR d.ip IS NULL)
+ORDER BY p.pair_id, c.ts
+"""
+        tbl = self.con.sql(sql, params=[start, end, min_duration]).to_arrow_table()
+
+        def col(name: str, dtype: Any) -> np.ndarray:
+            return np.asarray(tbl.column(name).to_numpy(zero_copy_only=False), dtype=dtype)
+
+        return LongRows(col("pair_id", np.int64), col("ts", np.float64),
+                        col("duration", np.float64), col("bytes_out", np.float64),
+                        col("bytes_in", np.float64), col("open_state", bool),
+                        col("n", np.int64))  # fmt: skip
 
     def pair_details(self, pair_ids: Sequence[int], start: float, end: float,
                      max_ips: int = 5) -> dict[int, dict[str, Any]]:  # fmt: skip

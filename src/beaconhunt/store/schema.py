@@ -49,6 +49,7 @@ which fails on machines without internet access.
 from __future__ import annotations
 
 __all__ = [
+    "CLOSED_STATES",
     "CONN_COLUMNS",
     "DDL",
     "DNS_COLUMNS",
@@ -63,6 +64,14 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+
+#: ``conn_state`` values that mean the connection was closed (Zeek: normal close,
+#: resets, rejects, half-closes, no reply; Suricata flow state ``closed``). Anything
+#: else may still be open: Zeek writes connections open at shutdown with S1, S2, S3
+#: or OTH, Suricata's flow is ``established``, flow exporters give no state.
+CLOSED_STATES = frozenset(
+    {"SF", "REJ", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "S0", "closed"}
+)
 
 #: column name -> DuckDB type, in table order.
 CONN_COLUMNS: dict[str, str] = {
