@@ -28,7 +28,7 @@ from beaconhunt.config import (
     load_config,
 )
 from beaconhunt.decide import load_policy
-from beaconhunt.detect import ScoreSettings
+from beaconhunt.detect import DnsSettings, LongSessionSettings, ScoreSettings
 from beaconhunt.detect.filter import FilterSettings
 from beaconhunt.enrich import Allowlist
 from beaconhunt.enrich.apps import load_apps
@@ -47,6 +47,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "score": ScoreSettings,
     "decide": DecideSettings,
     "evidence": EvidenceSettings,
+    "long_session": LongSessionSettings,
+    "dns": DnsSettings,
 }
 #: Config sections that are not flat settings: the policy rules and the application inventory.
 _DATA_SECTIONS = ("policy", "apps", "sources")
@@ -212,7 +214,8 @@ def _do_hunt(a: _HuntArgs) -> HuntResult:
         result = hunt(
             list(a.paths), s["hunt"], s["score"], s["decide"], s["filter"], db=a.db,
             progress=on_progress, on_file=on_file, context=ctx, evidence=s["evidence"],
-            policy=s["policy"], sources=s["sources"],
+            policy=s["policy"], sources=s["sources"], long_session=s["long_session"],
+            dns=s["dns"],
         )  # fmt: skip
     if not a.quiet:
         _print_load_summary(result, _err())

@@ -212,6 +212,10 @@ def build(cls: type[Any], values: dict[str, Any], source: str) -> Any:
         return cls(**values)
     except TypeError as exc:
         raise ConfigError(f"{source}: {exc}") from exc
+    except ConfigError as exc:
+        if str(exc).startswith(source):
+            raise
+        raise ConfigError(f"{source}: {exc}") from exc
 
 
 def _toml_value(v: Any) -> str:

@@ -19,11 +19,10 @@ def _check_ranges(obj: object) -> None:
     for f in fields(obj):  # type: ignore[arg-type]
         v = getattr(obj, f.name)
         lo, hi = f.metadata.get("min"), f.metadata.get("max")
-        section = type(obj).__name__
         if lo is not None and not v >= lo:
-            raise ConfigError(f"{section}: {f.name} = {v} is below its minimum {lo:g}")
+            raise ConfigError(f"{f.name} = {v} is below its minimum {lo:g}")
         if hi is not None and not v <= hi:
-            raise ConfigError(f"{section}: {f.name} = {v} is above its maximum {hi:g}")
+            raise ConfigError(f"{f.name} = {v} is above its maximum {hi:g}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +65,12 @@ class LongSessionSettings:
         _check_ranges(self)
         if self.full_s <= self.min_duration_s:
             raise ConfigError(
-                f"[long_session] full_s ({self.full_s:g}) must be above min_duration_s"
+                f"full_s ({self.full_s:g}) must be above min_duration_s"
                 f" ({self.min_duration_s:g})"
             )
         if self.min_piece_s > self.min_duration_s:
             raise ConfigError(
-                f"[long_session] min_piece_s ({self.min_piece_s:g}) must not exceed"
+                f"min_piece_s ({self.min_piece_s:g}) must not exceed"
                 f" min_duration_s ({self.min_duration_s:g})"
             )
 
@@ -140,6 +139,6 @@ class DnsSettings:
         _check_ranges(self)
         if self.full_unique <= self.min_unique:
             raise ConfigError(
-                f"[dns] full_unique ({self.full_unique}) must be above min_unique"
+                f"full_unique ({self.full_unique}) must be above min_unique"
                 f" ({self.min_unique})"
             )

@@ -97,6 +97,9 @@ def load_paths(
             continue
         header = read_tsv_header(path, headerless=s.reason == "headerless")
         log = header.path or s.log
+        if log == "conn_long":  # Zeek's long-connections package: conn records, again
+            log = "conn"
+            store.repeats_uids = True
         if s.reason == "headerless":
             msg = "no Zeek header; read as a conn.log in Zeek's default column order"
             report.problems.append(InputProblem(str(path), 1, msg))

@@ -44,6 +44,7 @@ from beaconhunt.store.schema import (
     SYSMON_TABLES,
     TABLES,
 )
+from beaconhunt.store.sessions import DEDUPE_BY_UID, JOIN_FLOW_SPLITS
 
 __all__ = ["DuckDBStore", "PairSeries", "ProgressFn"]
 
@@ -177,6 +178,8 @@ class DuckDBStore:
         self.progress: ProgressFn | None = None
         self._maps_built = False
         self._have_flags = (False, False, False)
+        #: a conn_long.log was loaded: rows repeat uids until finish_load dedupes them
+        self.repeats_uids = False
 
     # -- housekeeping -----------------------------------------------------------------------
 
@@ -430,6 +433,8 @@ class DuckDBStore:
             return 0
         self._ensure_maps()
         _, _, have_dns = self._have()
+        for sql in JOIN_FLOW_SPLITS:  # one row per session an exporter split (sessions.py)
+            self.con.execute(sql)
         rows = int(self._execute("naming destinations", flows_insert_sql(have_dns))[0][0])
         self.con.execute("DELETE FROM _flows")
         return rows
@@ -556,6 +561,9 @@ class DuckDBStore:
         for log in ("dns", "dns_lookup", "ssl", "http"):
             self.con.execute(f"INSERT INTO {log} SELECT * FROM _new_{log}")
             self.con.execute(f"DELETE FROM _new_{log}")
+        if self.repeats_uids:  # conn_long.log: one row per connection (sessions.py)
+            self.con.execute(DEDUPE_BY_UID)
+            self.repeats_uids = False
         self._maps_built = False
         return added
 
