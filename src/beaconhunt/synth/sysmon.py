@@ -48,6 +48,7 @@ from beaconhunt.synth.processes import (
     specs_for_host,
     version_info,
 )
+from beaconhunt.synth.shapes.kinds import API_DNS_KINDS, RAW_DNS_KINDS
 from beaconhunt.synth.world import AD_DOMAIN
 
 __all__ = [
@@ -128,26 +129,35 @@ class HostLog:
     delays: NDArray[np.float64]
 
 
-def sysmon_hosts(tr: Traffic, beacons: Sequence[HiddenBeacon]) -> list[int]:
+def sysmon_hosts(
+    tr: Traffic, beacons: Sequence[HiddenBeacon], unseen: Sequence[HiddenBeacon] = ()
+) -> list[int]:
     """Indices of the hosts with Sysmon: every infected one plus a seeded pick of
-    ``Scenario.sysmon_hosts`` clean workstations, in host order."""
+    ``Scenario.sysmon_hosts`` clean workstations, in host order. The hosts of
+    ``unseen`` implants (a network without endpoint telemetry there) have none."""
     world = tr.world
     infected = {world.host_index(name) for b in beacons for name in b.hosts}
-    clean = [h for h in world.workstations() if h not in infected]
+    dark = {world.host_index(name) for b in unseen for name in b.hosts}
+    clean = [h for h in world.workstations() if h not in infected and h not in dark]
     n = min(world.scenario.sysmon_hosts, len(clean))
     picked: list[int] = tr.rng("sysmon", "hosts").choice(len(clean), n, replace=False).tolist()
     return sorted(infected | {clean[i] for i in picked})
 
 
 def host_logs(
-    tr: Traffic, conn: Columns, dns: Columns, beacons: Sequence[HiddenBeacon]
+    tr: Traffic,
+    conn: Columns,
+    dns: Columns,
+    beacons: Sequence[HiddenBeacon],
+    unseen: Sequence[HiddenBeacon] = (),
 ) -> Iterator[HostLog]:
     """The Sysmon log of every covered host, one host at a time (see the module doc).
 
     ``conn`` and ``dns`` are the finished tables (``dns`` rows point at their
     udp/53 connection by ``row`` and at the connection they served by ``cause``).
+    ``unseen`` implants' hosts get no Sysmon (:func:`sysmon_hosts`).
     """
-    hosts = sysmon_hosts(tr, beacons)
+    hosts = sysmon_hosts(tr, beacons, unseen)
     chains: dict[int, dict[str, tuple[list[ProcSpec], list[Persistence]]]] = {}
     for i, b in enumerate(beacons):
         chain = implant_specs(b, tr.rng("sysmon", "implant", i))
@@ -216,7 +226,8 @@ class _HostBuilder:
         self, conn: Columns, rows: NDArray[np.int64], dns: Columns, lookups: NDArray[np.int64]
     ) -> HostLog:
         """Processes first (they need every connection's first use), then events."""
-        keys = self._keys(conn, rows)
+        keys = self._keys(conn, rows, sockets=True)
+        lookups = self._logged_lookups(conn, dns, lookups)
         cause_keys = self._keys(conn, dns["cause"][lookups])
         dns_t = conn["ts"][dns["row"][lookups]] + dns["rtt"][lookups]
         first: dict[str, float] = {}
@@ -241,17 +252,33 @@ class _HostBuilder:
             delays=rng.uniform(0.0002, 0.03, len(events)),
         )
 
-    def _keys(self, conn: Columns, rows: NDArray[np.int64]) -> list[str]:
-        """The process key of each connection row."""
+    def _keys(self, conn: Columns, rows: NDArray[np.int64], sockets: bool = False) -> list[str]:
+        """The process key of each connection row. With ``sockets``, the process
+        that owns the socket: the DNS Client service for lookups that programs
+        make through the Windows DNS API (the program itself is event 22's)."""
         cache: dict[int, str] = {}
         out: list[str] = []
         for lab_id in conn["label"][rows].tolist():
             key = cache.get(lab_id)
             if key is None:
                 lab = self.tr.labels[lab_id]
-                key = cache[lab_id] = process_key(lab, lab.image_on(self.host))
+                if sockets and lab.kind in API_DNS_KINDS:
+                    key = cache[lab_id] = "svchost:Dnscache"
+                else:
+                    key = cache[lab_id] = process_key(lab, lab.image_on(self.host))
             out.append(key)
         return out
+
+    def _logged_lookups(
+        self, conn: Columns, dns: Columns, lookups: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """The lookups event 22 records: not those of tools that write their own
+        DNS packets (Sysmon sees DNS only through the DNS Client's events)."""
+        raw = [i for i, lab in enumerate(self.tr.labels) if lab.kind in RAW_DNS_KINDS]
+        if not raw:
+            return lookups
+        mine = np.isin(conn["label"][dns["cause"][lookups]], raw)
+        return lookups[~mine]
 
     # -- processes ----------------------------------------------------------------------------
 
@@ -480,9 +507,10 @@ class _HostBuilder:
             keys,
             dns["query"][lookups].tolist(),
             dns["answers"][lookups].tolist(),
+            dns["rcode"][lookups].tolist(),
             strict=True,
         )
-        for t, utc, key, query, answers in cols:
+        for t, utc, key, query, answers, rcode in cols:
             p = procs[key]
             data: dict[str, object] = {
                 "RuleName": "-",
@@ -490,8 +518,9 @@ class _HostBuilder:
                 "ProcessGuid": p.guid,
                 "ProcessId": p.pid,
                 "QueryName": query,
-                "QueryStatus": "0",
-                "QueryResults": _results(answers),
+                # Windows reports NXDOMAIN as DNS_ERROR_RCODE_NAME_ERROR (9003)
+                "QueryStatus": "9003" if rcode == 3 else "0",
+                "QueryResults": _results(answers) if rcode != 3 else "-",
                 "Image": p.image,
                 "User": p.user,
             }
@@ -500,9 +529,12 @@ class _HostBuilder:
 
 
 def _results(answers: str | None) -> str:
-    """dns.log answers (``cname,ip,ip``) as Sysmon's ``QueryResults``."""
+    """dns.log answers (``cname,ip,ip``) as Sysmon's ``QueryResults`` (TXT
+    strings, which only the shapes' DNS beacon asks for, as ``type:  16 <text>``)."""
     out = []
     for a in (answers or "").split(","):
-        if a:
+        if a.startswith("TXT "):
+            out.append(f"type:  16 {a.split(' ', 2)[2]};")
+        elif a:
             out.append(f"::ffff:{a};" if a[0].isdigit() else f"type:  5 {a};")
     return "".join(out)

@@ -142,6 +142,17 @@ class Name:
         return (float(self.ttl),) * len(self.ips)
 
 
+#: Hosts ``Scenario.shapes`` adds after all others (so no other host moves): the
+#: inbound mail gateway (Postfix, queries DNS blocklists) and the IT
+#: administrators' workstation (SSH to the cloud bastion).
+SHAPE_EXTRA_HOSTS = (
+    Host("srv-mail-01", "10.10.0.60", "mail_server", "it-ops", "high", "linux", False,
+         "svc_mail", -1),
+    Host("adm-ws-01", "10.20.200.10", "jump_host", "it-ops", "high", "windows", False,
+         "adm.jonas", 1),
+)  # fmt: skip
+
+
 @dataclass(slots=True)
 class World:
     """Everything generated traffic refers to; built once by :func:`build_world`."""
@@ -272,6 +283,8 @@ def _hosts(s: Scenario, rng: np.random.Generator) -> list[Host]:
         )
     if s.zoo:
         out += _zoo_hosts(s.hosts, len(_SERVERS) + 1)
+    if s.shapes:
+        out += list(SHAPE_EXTRA_HOSTS)
     return out
 
 

@@ -12,8 +12,20 @@ Records are listed in export order (by end time), as nfdump lists an
 What NetFlow cannot carry is absent: no DNS, TLS or HTTP records, so no
 names (the hunt groups these flows by address), no Zeek ``service`` or
 ``conn_state``, no payload byte counts (IP-layer octets instead). The exporter
-is taken to see everything the Zeek sensor saw (a core router), to split no
-long flow at an active timeout, and nfdump to run with ``TZ=UTC``.
+is taken to see everything the Zeek sensor saw (a core router) and nfdump to
+run with ``TZ=UTC``.
+
+Long connections are split the way the exporter's flow cache does: a flow
+still active :data:`ACTIVE_TIMEOUT` seconds (30 minutes, Cisco's default)
+after its first packet is exported and the next packet starts a new record
+with the same 5-tuple, so a connection of duration ``D`` becomes
+``ceil(D / 1800)`` consecutive records, each after the first starting within
+a packet gap (at most a second) of the previous one's end; only the first has
+``SYN`` and only the last ``FIN``/``RST``; packets and bytes are shared in
+proportion to time. The exporter's inactive timeout (15 s) would also split a
+flow at every longer pause, but a Zeek connection carries no packet times, so
+connections are taken as steadily active. Connections up to 1800 s are
+exported exactly as before.
 
 ``layout="1.6"`` (default) writes the 48-column ``ts,te,td,sa,da,...`` CSV of
 nfdump 1.6 (times to the second, protocol names); ``layout="1.7"`` the
@@ -26,6 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +48,7 @@ from beaconhunt.ingest.readers.nfdump import V16_HEADER
 from beaconhunt.synth.world import World
 from beaconhunt.synth.zeek_writer import LogFrame
 
-__all__ = ["FILE_NAME", "V17_HEADER", "render"]
+__all__ = ["ACTIVE_TIMEOUT", "FILE_NAME", "V17_HEADER", "render"]
 
 #: The file written (nfdump prints to standard output; this is where it was redirected).
 FILE_NAME = "nfdump.csv"
@@ -49,6 +62,15 @@ _PROTO_NUM = {"tcp": "6", "udp": "17", "icmp": "1"}
 _RTT = 0.02
 #: Seconds after a flow's end at which the exporter sent it (inactive timeout).
 _EXPORT_DELAY = 15.0
+#: Seconds a flow may stay in the exporter's cache before it is exported and a new
+#: record started (the active timeout). 1800 s is Cisco's default: "By default,
+#: this timeout is 1800 seconds (30 minutes)" (``cache timeout active``, Cisco
+#: Flexible NetFlow command reference, Catalyst 3650); the traditional NetFlow
+#: ``ip flow-cache timeout active`` also defaults to 30 minutes with a 15 s
+#: inactive timeout (Cisco Catalyst 4500 Software Configuration Guide
+#: 12.2(25)SG, "Configuring NetFlow Aging Parameters"). Juniper's
+#: ``flow-active-timeout`` defaults to 1800 s as well.
+ACTIVE_TIMEOUT = 1800.0
 _ROUTER = "10.255.0.1"
 _MAC = "00:00:00:00:00:00"
 # the 1.6 columns after ibyt that a v5/v9 exporter leaves at zero (opkt .. odmc .. exid)
@@ -77,13 +99,58 @@ class _Stamp:
         return s
 
 
-def _flags(proto: str, state: str, data: bool, closer: bool) -> str:
-    """nfdump's ``FlagsString`` (``CEUAPRSF``) for one direction of a connection."""
+def _flags(
+    proto: str, state: str, data: bool, closer: bool, first: bool = True, last: bool = True
+) -> str:
+    """nfdump's ``FlagsString`` (``CEUAPRSF``) for one direction of a connection
+    (or of one piece of it: ``first`` has the SYN, ``last`` the FIN or RST)."""
     if proto != "tcp":
         return "........"
-    rst = state in ("RSTO", "RSTR", "REJ") and closer
-    fin = state in ("SF", "RSTO", "RSTR") and not rst
-    return "...A" + ("P" if data else ".") + ("R" if rst else ".") + "S" + ("F" if fin else ".")
+    rst = state in ("RSTO", "RSTR", "REJ") and closer and last
+    fin = state in ("SF", "RSTO", "RSTR") and not rst and last
+    syn = "S" if first else "."
+    return "...A" + ("P" if data else ".") + ("R" if rst else ".") + syn + ("F" if fin else ".")
+
+
+def _pieces(start: float, end: float, pkts: int) -> list[tuple[float, float, float]]:
+    """(first, last, exported) of each record a flow from ``start`` to ``end``
+    becomes under the active timeout (one piece when it is not longer)."""
+    if end - start <= ACTIVE_TIMEOUT:
+        return [(start, end, end + _EXPORT_DELAY)]
+    gap = min(1.0, (end - start) / max(pkts, 1))  # the mean time between its packets
+    out = []
+    first = start
+    while end - first > ACTIVE_TIMEOUT:
+        expiry = first + ACTIVE_TIMEOUT
+        out.append((first, expiry - gap / 2.0, expiry))
+        first = expiry + gap / 2.0
+    out.append((first, end, end + _EXPORT_DELAY))
+    return out
+
+
+def _shares(total: int, weights: list[float], floor: int) -> list[int]:
+    """``total`` split in proportion to ``weights`` (each at least ``floor``), summing to it."""
+    span = sum(weights) or 1.0
+    cum = [0.0]
+    for w in weights:
+        cum.append(cum[-1] + w)
+    cuts = [round(total * c / span) for c in cum]
+    return [max(floor, b - a) for a, b in pairwise(cuts)]
+
+
+def _split(
+    rec: tuple[Any, ...], pieces: list[tuple[float, float, float]], proto: str, state: str,
+    data: bool, closer: bool,
+) -> Iterator[tuple[float, tuple[Any, ...]]]:  # fmt: skip
+    """One direction's record cut into ``pieces`` (export time, fields)."""
+    sa, sp, da, dp, _, pkts, byts = rec[2:9]
+    weights = [b - a for a, b, _ in pieces]
+    n = len(pieces)
+    for k, ((a, b, exp), p, o) in enumerate(
+        zip(pieces, _shares(pkts, weights, 1), _shares(byts, weights, 0), strict=True)
+    ):
+        flags = _flags(proto, state, data, closer, k == 0, k == n - 1)
+        yield exp, (a, b, sa, sp, da, dp, proto, p, o, flags, rec[10], rec[11])
 
 
 def _records(conn: LogFrame) -> Iterator[tuple[float, int, tuple[Any, ...]]]:
@@ -100,12 +167,30 @@ def _records(conn: LogFrame) -> Iterator[tuple[float, int, tuple[Any, ...]]]:
         start, end, st = ts[i], ts[i] + dur[i], state[i] or ""
         fwd = (start, end, oh, opt, rh, rpt, proto, max(op[i], 1), max(ob[i], 0),
                _flags(proto, st, od[i] > 0, st == "RSTO"), 1, 2)  # fmt: skip
+        if end - start > ACTIVE_TIMEOUT:  # exported in pieces (active timeout)
+            yield from _long(fwd, i, st, od[i] > 0, rp[i], rb[i], rd[i] > 0)
+            continue
         yield end + _EXPORT_DELAY, 2 * i, fwd
         if rp[i] > 0:
             back = min(start + _RTT, end)
             rev = (back, end, rh, rpt, oh, opt, proto, rp[i], max(rb[i], 0),
                    _flags(proto, st, rd[i] > 0, st == "RSTR"), 2, 1)  # fmt: skip
             yield end + _EXPORT_DELAY, 2 * i + 1, rev
+
+
+def _long(
+    fwd: tuple[Any, ...], i: int, st: str, out_data: bool, rpkts: int, rbytes: int, in_data: bool
+) -> Iterator[tuple[float, int, tuple[Any, ...]]]:
+    """The records of a connection longer than the active timeout: the client's
+    pieces, then (when the server answered) the server's, starting a moment later."""
+    start, end, oh, opt, rh, rpt, proto = fwd[:7]
+    for exp, rec in _split(fwd, _pieces(start, end, fwd[7]), proto, st, out_data, st == "RSTO"):
+        yield exp, 2 * i, rec
+    if rpkts > 0:
+        back = min(start + _RTT, end)
+        rev = (back, end, rh, rpt, oh, opt, proto, rpkts, max(rbytes, 0), "", 2, 1)
+        for exp, rec in _split(rev, _pieces(back, end, rpkts), proto, st, in_data, st == "RSTR"):
+            yield exp, 2 * i + 1, rec
 
 
 def _ms(t: float) -> int:
