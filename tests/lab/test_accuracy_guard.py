@@ -44,6 +44,7 @@ def _scenario(t: dict[str, Any]) -> Scenario:
         jitter=t.get("jitter"),
         loss=t.get("loss"),
         zoo=bool(t.get("zoo", False)),
+        shapes=bool(t.get("shapes", False)),
     )
 
 

@@ -394,7 +394,8 @@ def _attributed(c: Candidate, con: Any, data: DetectInput, host_ips: dict[str, s
         return c
     hosts = [ref.src_host] if ref.src_host else [h for h, ip in host_ips.items()
                                                  if ip == ref.src_ip]  # fmt: skip
-    rows = dns_lookups.zone_processes(con, hosts, ref.dst_domain, data.start, data.end)
+    rows = dns_lookups.zone_processes(con, hosts, ref.dst_domain, data.start, data.end,
+                                      ref.dst_ips)  # fmt: skip
     return replace(c, attribution=rows) if rows else c
 
 

@@ -203,7 +203,32 @@ def _histogram_lines(hist: list[tuple[float, float, int]]) -> list[str]:
     return out
 
 
+def _timeline(f: Finding) -> list[str]:
+    """A long session's sessions, one row each."""
+    info = f.info or {}
+    rows = [(float(a), float(b)) for a, b in info.get("sessions") or ()]
+    if not rows:
+        return ["No session times are kept for this finding."]
+    out = [
+        f"The pair held connections open for {duration(float(info.get('connected_s') or 0))}"
+        f" ({float(info.get('coverage') or 0):.0%} of the window) in {len(rows)} session(s);"
+        f" longest connection {duration(float(info.get('longest_s') or 0))}"
+        + ("; still open when the log ends." if info.get("open_at_end") else "."),
+        "",
+        "| # | Start (UTC) | End (UTC) | Held | Gap before |",
+        "|---:|---|---|---:|---:|",
+    ]
+    prev: float | None = None
+    for i, (a, b) in enumerate(rows, start=1):
+        gap = "-" if prev is None else duration(a - prev)
+        out.append(f"| {i} | {iso_utc(a)} | {iso_utc(b)} | {duration(b - a)} | {gap} |")
+        prev = b
+    return out
+
+
 def _timing(f: Finding) -> list[str]:
+    if f.kind == "long_session":
+        return _timeline(f)
     times = np.sort(np.asarray(f.times, dtype=np.float64))
     if times.size < 2:
         return [
@@ -213,7 +238,7 @@ def _timing(f: Finding) -> list[str]:
     d = np.diff(times)
     p = np.percentile(d, [50, 90])
     out = [
-        f"Intervals between the {times.size:,} kept connection times"
+        f"Intervals between the {times.size:,} kept {_events(f)} times"
         f" ({iso_utc(float(times[0]))} to {iso_utc(float(times[-1]))}):",
         "",
         "| Intervals | Min | Median | p90 | Max |",
@@ -231,6 +256,49 @@ def _timing(f: Finding) -> list[str]:
 
 
 # -- sections ---------------------------------------------------------------------------------
+
+
+def _events(f: Finding) -> str:
+    return "lookup" if f.kind == "dns" else "connection"
+
+
+_TITLES = {"dns": "suspicious DNS lookups (C2 over DNS)",
+           "long_session": "long-lived outbound session"}  # fmt: skip
+
+
+def _title(f: Finding) -> str:
+    if f.kind == "dns" and (f.info or {}).get("pattern") == "dga":
+        return "lookups of generated domains (DGA)"
+    return _TITLES.get(f.kind, "suspicious outbound beaconing")
+
+
+def _kind_rows(f: Finding) -> list[tuple[str, str]]:
+    """The summary rows of a kind's own details (every value from the logs escaped)."""
+    info = f.info or {}
+    if f.kind == "dns":
+        qtypes = ", ".join(f"{md_text(q, 12)} {n:,}" for q, n in (info.get("qtypes") or {}).items())
+        names = "<br>".join(md_code(n, 120, True) for n in info.get("sample_names") or ())
+        return [
+            ("Zone", md_code(info.get("zone"), 120, True) if info.get("zone") else "-"),
+            ("Lookups / distinct names", f"{int(info.get('lookups') or 0):,} /"
+             f" {int(info.get('unique_names') or 0):,}"),
+            ("Query types", qtypes or "-"),
+            ("NXDOMAIN share", f"{float(info.get('nxdomain_share') or 0):.0%}"),
+            ("Label length (mean / max)", f"{float(info.get('mean_label_length') or 0):.0f} /"
+             f" {int(info.get('max_label_length') or 0)}"),
+            ("Characters in fresh names", f"{int(info.get('encoded_chars') or 0):,}"),
+            ("Sample names", names or "-"),
+        ]  # fmt: skip
+    if f.kind == "long_session":
+        return [
+            ("Connected time", duration(float(info.get("connected_s") or 0))),
+            ("Coverage of the window", f"{float(info.get('coverage') or 0):.0%}"),
+            ("Longest connection", duration(float(info.get("longest_s") or 0))),
+            ("Sessions / reconnects", f"{len(info.get('sessions') or ())} /"
+             f" {int(info.get('reconnects') or 0)}"),
+            ("Open at end of log", "yes" if info.get("open_at_end") else "no"),
+        ]  # fmt: skip
+    return []
 
 
 def _dst(f: Finding, table: bool = False) -> str:
@@ -273,7 +341,7 @@ def _header(
     else:
         status = "Automated decision, awaiting analyst review"
     out = [
-        f"# Case {f.finding_id}: suspicious outbound beaconing",
+        f"# Case {f.finding_id}: {_title(f)}",
         "",
         f"**Decision:** {f.decision.value.upper()}  ",
         f"**Rule:** {md_code(f.rule or '-', 80)}  ",
@@ -318,11 +386,29 @@ def _summary(f: Finding) -> list[str]:
         ("Last seen (UTC)", iso_utc(f.last_seen)),
         ("Median interval", duration(interval) if interval is not None else "-"),
         ("Bytes out / in (median)", f"{_bytes(f.bytes_out_median)} / {_bytes(f.bytes_in_median)}"),
+        *_kind_rows(f),
     ]
+    if f.kind == "dns":
+        rows[1] = ("Zone / resolver", dst)
+        rows[6] = ("Lookups", f"{f.connections:,}")
     return ["| Field | Value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
 
 
 def _hypothesis(f: Finding) -> list[str]:
+    if f.kind == "dns":
+        return [
+            f"If {_src(f)} looks up many fresh names under {_dst(f)}, the names may carry data"
+            " to a server authoritative for the zone and the answers may carry commands back:"
+            " C2 or a tunnel over DNS. Antivirus reputation lookups, DNS blocklists, CDN and"
+            " telemetry names look the same, so the zone, the process and the host decide."
+        ]
+    if f.kind == "long_session":
+        return [
+            f"If {_src(f)} holds a connection to {_dst(f)} open for hours, it may be an"
+            " interactive C2 session, a reverse shell or a tunnel. Chat and meeting websockets,"
+            " push channels, IMAP IDLE, VPN and sync clients hold sessions too, so the"
+            " destination, the process and the host decide."
+        ]
     interval = _median_interval(f)
     every = duration(interval) if interval is not None else "unknown"
     volume = (

@@ -1,8 +1,10 @@
-"""CSV for spreadsheets: the ndjson keys, reasons folded into two columns."""
+"""CSV for spreadsheets: the ndjson keys, reasons folded into two columns, a kind's
+``details`` as one JSON cell."""
 
 from __future__ import annotations
 
 import csv
+import json
 from typing import IO
 
 from beaconhunt.model import Finding
@@ -15,7 +17,7 @@ _COLUMNS = (
     "process_image", "process_pid", "process_user", "process_command_line", "parent_image",
     "connections", "first_seen", "last_seen", "interval_s", "score",
     "decision", "reason_codes", "reasons", "dst_ips", "bytes_out_median", "bytes_in_median",
-    "rule",
+    "rule", "kind", "details",
 )  # fmt: skip
 
 # A cell starting with these is run as a formula by spreadsheet programs
@@ -40,4 +42,6 @@ class CsvReporter(Reporter):
             rec["reason_codes"] = " ".join(r["code"] for r in rec["reasons"])
             rec["reasons"] = " | ".join(r["text"] for r in rec["reasons"])
             rec["dst_ips"] = " ".join(rec["dst_ips"])
+            if rec["details"] is not None:  # the kind's own keys, as one JSON cell
+                rec["details"] = json.dumps(rec["details"], sort_keys=True, ensure_ascii=False)
             w.writerow([_cell("" if rec[c] is None else rec[c]) for c in _COLUMNS])

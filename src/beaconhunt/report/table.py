@@ -68,6 +68,10 @@ def _why(f: Finding) -> str:
     return rule + "; ".join(terminal_text(r.text, 80) for r in shown)
 
 
+#: How the table names each detector kind (ndjson and csv keep the kind itself).
+_KIND = {"long_session": "session"}
+
+
 class TableReporter(Reporter):
     """Top ``limit`` findings as a table; cells are Text objects, never markup."""
 
@@ -77,11 +81,12 @@ class TableReporter(Reporter):
     def write(self, findings: list[Finding], out: IO[str]) -> None:
         console = Console(file=out, width=160 if not out.isatty() else None, highlight=False)
         if not findings:
-            console.print("No beacon-like pairs at or above the reporting score.")
+            console.print("No findings at or above the reporting score.")
             return
         table = Table(title="beaconhunt findings", show_lines=False, expand=False)
         for name, just in (
-            ("#", "right"), ("decision", "left"), ("score", "right"), ("source", "left"),
+            ("#", "right"), ("decision", "left"), ("kind", "left"), ("score", "right"),
+            ("source", "left"),
             ("destination", "left"), ("port", "right"), ("process", "left"), ("conns", "right"),
             ("interval", "right"), ("first seen", "left"), ("why", "left"),
         ):  # fmt: skip
@@ -95,6 +100,7 @@ class TableReporter(Reporter):
             table.add_row(
                 str(i),
                 Text(f.decision.value, style=_STYLE[f.decision]),
+                _KIND.get(f.kind, f.kind),
                 f"{f.score:.2f}",
                 Text(terminal_text(src, 40)),
                 Text(terminal_text(dst, 60)),

@@ -252,12 +252,19 @@ FROM hits GROUP BY zone
 
 
 def zone_processes(
-    con: Any, hosts: Sequence[str], zone: str, start: float, end: float
+    con: Any,
+    hosts: Sequence[str],
+    zone: str,
+    start: float,
+    end: float,
+    resolvers: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Which processes on ``hosts`` looked up names in ``zone`` (Sysmon event 22),
     most lookups first, with their process-creation facts: rows shaped like
     :meth:`~beaconhunt.store.duckdb.DuckDBStore.attribution` (``n`` lookups by
-    the process, ``total`` lookups of the zone on those hosts)."""
+    the process, ``total`` lookups of the zone on those hosts). Without event 22 for
+    the zone, the processes that sent their own DNS packets to ``resolvers``
+    (event 3; ``n`` their connections)."""
     if not hosts:
         return []
     _register(con, "_hosts", {"host": list(hosts)})
@@ -293,9 +300,47 @@ ORDER BY q.n DESC, image
             [start, end, zone, "." + zone],
         )
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        if not rows and resolvers:
+            marks = ", ".join("?" for _ in resolvers)
+            cur = con.execute(_OWN_SOCKET_SQL.format(marks=marks), [start, end, *resolvers])
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return rows
     finally:
         con.unregister("_hosts")
+
+
+#: Processes on the hosts that sent DNS packets to the resolvers themselves (Sysmon
+#: event 3 to port 53), other than Windows' DNS client and DNS server services, which
+#: send every ordinary lookup: a tunnel with its own socket (dnscat2, iodine) logs no
+#: event 22 but this.
+_OWN_SOCKET_SQL = """
+WITH q AS (
+  SELECT host, process_guid, any_value(image) AS image, any_value(pid) AS pid, count(*) AS n
+  FROM net_conn
+  WHERE ts BETWEEN ? AND ? AND host IN (SELECT host FROM _hosts) AND dst_port = 53
+    AND coalesce(initiated, true)
+    AND lower(image) NOT LIKE '%\\svchost.exe' AND lower(image) NOT LIKE '%\\dns.exe'
+    AND dst_ip IN ({marks})
+  GROUP BY host, process_guid
+),
+created AS (
+  SELECT host, process_guid, any_value(user) AS user, any_value(command_line) AS command_line,
+         any_value(parent_image) AS parent_image,
+         any_value(parent_command_line) AS parent_command_line,
+         any_value(current_directory) AS current_directory,
+         any_value(original_file_name) AS original_file_name,
+         any_value(company) AS company, any_value(product) AS product,
+         any_value(description) AS description, any_value(integrity_level) AS integrity_level
+  FROM proc_create WHERE host IN (SELECT host FROM _hosts) GROUP BY host, process_guid
+)
+SELECT q.host, q.process_guid, q.image, q.pid, pc.user, pc.command_line, pc.parent_image,
+       pc.parent_command_line, pc.current_directory, pc.original_file_name, pc.company,
+       pc.product, pc.description, pc.integrity_level, q.n, sum(q.n) OVER () AS total
+FROM q LEFT JOIN created pc ON pc.host = q.host AND pc.process_guid = q.process_guid
+ORDER BY q.n DESC, q.image
+"""
 
 
 def _register(con: Any, name: str, columns: dict[str, list[Any]]) -> None:
