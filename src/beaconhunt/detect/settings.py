@@ -65,8 +65,7 @@ class LongSessionSettings:
         _check_ranges(self)
         if self.full_s <= self.min_duration_s:
             raise ConfigError(
-                f"full_s ({self.full_s:g}) must be above min_duration_s"
-                f" ({self.min_duration_s:g})"
+                f"full_s ({self.full_s:g}) must be above min_duration_s ({self.min_duration_s:g})"
             )
         if self.min_piece_s > self.min_duration_s:
             raise ConfigError(
@@ -139,6 +138,5 @@ class DnsSettings:
         _check_ranges(self)
         if self.full_unique <= self.min_unique:
             raise ConfigError(
-                f"full_unique ({self.full_unique}) must be above min_unique"
-                f" ({self.min_unique})"
+                f"full_unique ({self.full_unique}) must be above min_unique ({self.min_unique})"
             )
