@@ -95,7 +95,7 @@ def test_fixture_maps_every_field() -> None:
     store, report = _load(EVE)
     rows = _rows(store)
     assert report.rows["suricata"] == 23 == len(rows)
-    assert report.rows["suricata_dns"] == 4
+    assert report.rows["suricata_dns"] == 5  # four with addresses, the v2 NXDOMAIN response
     first = rows[0]  # line 5: flow.start 08:00:00.123456, named by the tls event on line 4
     assert first["ts"] == pytest.approx(T0 + 0.123456, abs=1e-6)
     assert (first["src_ip"], first["src_port"], first["dst_ip"], first["dst_port"]) == (
@@ -149,8 +149,22 @@ def test_skipped_events_are_counted_not_reported() -> None:
         "suricata other event types": 5,  # alert, fileinfo, drop, anomaly, stats
         "suricata netflow events (flows are read from flow events)": 2,
         "suricata dns queries": 2,
-        "suricata dns answers without addresses": 2,  # the v1 CNAME record, NXDOMAIN
+        "suricata dns answers without addresses": 1,  # the v1 CNAME record
     }
+
+
+def test_v2_and_v3_responses_are_lookups_for_the_dns_detector() -> None:
+    store, _ = _load(EVE)
+    rows = store.con.execute(
+        "SELECT src_ip, resolver, query, qtype, rcode FROM dns_lookup ORDER BY ts"
+    ).fetchall()
+    assert ("10.1.1.5", "10.1.1.53", "c2.badsite.example", "A", "NOERROR") in rows  # v2
+    assert ("10.1.1.9", "10.1.1.53", "www.wikipedia.org", "A", "NOERROR") in rows  # v3
+    assert ("10.1.1.11", "10.1.1.53", "nonexistent.example", "A", "NXDOMAIN") in rows
+    # v1 writes one event per answer record: its address records are kept without a
+    # query type or response code (Suricata does not say them per lookup)
+    v1 = [r for r in rows if r[0] == "10.1.1.6"]
+    assert v1 == [("10.1.1.6", None, "updates.evil.example", None, None)]
 
 
 def test_malformed_lines_are_reported_with_file_and_line() -> None:

@@ -58,6 +58,8 @@ TLS_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 _BATCH = 100_000
+#: What a reader says about one DNS response (the store's ``dns`` staging columns).
+_DNS_COLUMNS = ("ts", "uid", "src_ip", "query", "answer", "resolver", "qtype", "rcode")
 #: Problems kept per file; the rest are only counted.
 _MAX_PROBLEMS = 50
 
@@ -87,8 +89,7 @@ class FlowSink:
         self._tls: dict[str, list[Any]] = {c: [] for c in TLS_COLUMNS}
         self._batch = batch
         self._flows: dict[str, list[Any]] = {c: [] for c in FLOW_COLUMNS}
-        self._dns: dict[str, list[Any]] = {c: [] for c in ("ts", "uid", "src_ip", "query",
-                                                           "answer")}  # fmt: skip
+        self._dns: dict[str, list[Any]] = {c: [] for c in _DNS_COLUMNS}
         self.connections = 0
         self.dns_records = 0
         self.problems: list[InputProblem] = []
@@ -161,16 +162,32 @@ class FlowSink:
         if len(t["ts"]) >= self._batch:
             self._flush_tls(self._take_tls())
 
-    def dns(self, ts: float, src_ip: str, query: str, answers: Sequence[str]) -> None:
-        """One DNS response seen by ``src_ip``: the name and its address answers."""
-        if not query or not answers:
+    def dns(
+        self,
+        ts: float,
+        src_ip: str,
+        query: str,
+        answers: Sequence[str],
+        *,
+        resolver: str | None = None,
+        qtype: str | None = None,
+        rcode: str | None = None,
+        lookup: bool = False,
+    ) -> None:
+        """One DNS response seen by ``src_ip``: the name and its address answers.
+        ``lookup``: the event is one whole lookup (kept for the DNS detector with its
+        ``resolver``, ``qtype`` and ``rcode`` even without an address answer)."""
+        if not query or not (answers or lookup):
             return
         d = self._dns
         d["ts"].append(ts)
         d["uid"].append(None)
         d["src_ip"].append(src_ip)
         d["query"].append(query.lower().rstrip("."))
-        d["answer"].append(",".join(answers))
+        d["answer"].append(",".join(answers) if answers else None)
+        d["resolver"].append(resolver if lookup else None)
+        d["qtype"].append(qtype if lookup else None)
+        d["rcode"].append(rcode if lookup else None)
         self.dns_records += 1
         if len(d["ts"]) >= self._batch:
             self._flush_dns(self._take_dns())

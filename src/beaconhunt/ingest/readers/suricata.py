@@ -61,7 +61,11 @@ Events used
     the question is the top-level ``rrname``) and v3 (``queries`` list).
     Older Suricata wrote answers in packet direction (``src_ip`` the server):
     when the source port is 53 and the destination port is not, the
-    destination is taken as the client.
+    destination is taken as the client. A v2/v3 response is one whole lookup,
+    so it is also kept, answered or not (NXDOMAIN, TXT, NULL), as a lookup with
+    its resolver, query type and ``rcode`` for the DNS detector (the
+    ``dns_lookup`` table); v1 writes one event per answer record and so gives no
+    lookups.
 
 Suricata writes a flow's tls and http events when it sees them and the flow
 event when the flow times out, so names wait in a dictionary keyed by
@@ -385,13 +389,34 @@ def _dns(obj: dict[str, Any], state: _File) -> str | None:
         return "dns event without src_ip/dest_ip"
     name = _question(dns)
     addresses = _addresses(dns, client, name, state)
-    if name is None or not addresses:
+    # v2/v3 write one event per response (v2 says "version": 2 from Suricata 5 on);
+    # v1, one per answer record
+    whole = dns.get("version") in (2, 3) or any(k in dns for k in ("answers", "grouped", "queries"))
+    if name is None or not (addresses or whole):
         state.sink.skip(_DNS_EMPTY)
         return None
-    if "answers" not in dns and "grouped" not in dns:  # v1: the record's owner, maybe an alias
+    if not whole:  # v1: the record's owner, maybe an alias; one event per answer record
         name = state.aliases.get((client, name.lower().rstrip(".")), name)
-    state.sink.dns(ts, client, name, addresses)
+        state.sink.dns(ts, client, name, addresses)
+        return None
+    # v2/v3: one event per response, so one lookup (what the DNS detector counts)
+    state.sink.dns(ts, client, name, addresses, resolver=_server(obj, client),
+                   qtype=_qtype(dns), rcode=_text(dns.get("rcode")), lookup=True)  # fmt: skip
     return None
+
+
+def _server(obj: Mapping[str, Any], client: str) -> str | None:
+    """The other side of the DNS event: the resolver the client asked."""
+    src, dst = _text(obj.get("src_ip")), _text(obj.get("dest_ip"))
+    return dst if src == client else src
+
+
+def _qtype(dns: Mapping[str, Any]) -> str | None:
+    """The question's type: v3 ``queries[0].rrtype``, v2 the top-level ``rrtype``."""
+    queries = dns.get("queries")
+    if isinstance(queries, list) and queries and isinstance(queries[0], dict):
+        return _text(queries[0].get("rrtype"))
+    return _text(dns.get("rrtype"))
 
 
 _HANDLERS: dict[str, Callable[[dict[str, Any], _File], str | None]] = {
