@@ -396,6 +396,13 @@ def _attributed(c: Candidate, con: Any, data: DetectInput, host_ips: dict[str, s
                                                  if ip == ref.src_ip]  # fmt: skip
     rows = dns_lookups.zone_processes(con, hosts, ref.dst_domain, data.start, data.end,
                                       ref.dst_ips)  # fmt: skip
+    if rows and rows[0].get("own_socket"):
+        # a process that sends its own DNS packets carries every lookup of its socket:
+        # share the group's lookups by its connections to the resolver
+        lookups = c.details.n_connections
+        total = sum(int(r["n"]) for r in rows)
+        rows = [{**r, "n": round(lookups * int(r["n"]) / total), "total": lookups}
+                for r in rows]  # fmt: skip
     return replace(c, attribution=rows) if rows else c
 
 

@@ -216,7 +216,8 @@ def zone_sources(
 ) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], float | None]]:
     """Per zone: the sources that looked up a name in it within ``[start, end]``,
     those that ever did (the whole store), and the first lookup time. Network
-    lookups by address, endpoint lookups by host name."""
+    lookups by address (resolvers forwarding other hosts' lookups excepted),
+    endpoint lookups by host name."""
     if not zones:
         return {}
     _register(con, "_zones", {"zone": sorted(zones)})
@@ -227,7 +228,10 @@ WITH z AS (SELECT zone, {_LAST2.format(col="zone")} AS last2 FROM _zones),
 hits AS (
   SELECT z.zone, l.src_ip AS src, l.ts FROM dns_lookup l
   JOIN z ON {_LAST2.format(col="l.query")} = z.last2
-  WHERE rtrim(l.query, '.') = z.zone OR suffix(rtrim(l.query, '.'), '.' || z.zone)
+  WHERE (rtrim(l.query, '.') = z.zone OR suffix(rtrim(l.query, '.'), '.' || z.zone))
+    -- a resolver asks on behalf of the hosts that asked it: not a host of its own
+    AND l.src_ip NOT IN (SELECT resolver FROM dns_lookup WHERE resolver IS NOT NULL
+                         AND resolver <> src_ip)
   UNION ALL
   SELECT z.zone, q.host AS src, q.ts FROM dns_query q
   JOIN z ON {_LAST2.format(col="lower(q.query_name)")} = z.last2
@@ -305,7 +309,8 @@ ORDER BY q.n DESC, image
             marks = ", ".join("?" for _ in resolvers)
             cur = con.execute(_OWN_SOCKET_SQL.format(marks=marks), [start, end, *resolvers])
             names = [d[0] for d in cur.description]
-            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            rows = [{**dict(zip(names, r, strict=True)), "own_socket": True}
+                    for r in cur.fetchall()]  # fmt: skip
         return rows
     finally:
         con.unregister("_hosts")
