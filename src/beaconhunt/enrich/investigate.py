@@ -138,8 +138,9 @@ def investigate(
             ev += beacon_evidence(d.score, decide)
         ev += [e for e in d.evidence if e.pivot == "timing"]
         ev += timing_context_evidence(
-            d.times, d.bytes_out_median, d.bytes_in_median, hours, server, s
-        )
+            d.times, d.bytes_out_median, d.bytes_in_median, hours, server, s,
+            _UNITS.get(d.kind, "connections"),
+        )  # fmt: skip
         ev += [e for e in d.evidence if e.pivot != "timing"]
         ev += process_context_evidence(
             d.processes, d.dst_domain, d.dst_ips, ctx.apps, host.name is not None
@@ -156,6 +157,10 @@ def investigate(
             ev += intel_evidence(ctx.intel.match(d.dst_domain, d.dst_ips))
         out.append(tuple(ev))
     return out
+
+
+#: What a kind's event times are, in sentences.
+_UNITS = {"dns": "lookups", "long_session": "session starts"}
 
 
 def count_active_hosts(con: Any, start: float, end: float, networks: Networks) -> int:

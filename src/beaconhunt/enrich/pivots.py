@@ -198,8 +198,10 @@ def timing_context_evidence(
     hours: WorkHours,
     host_is_server: bool,
     s: EvidenceSettings,
+    unit: str = "connections",
 ) -> list[Evidence]:
-    """Low volume, and check-ins outside working hours (not for servers)."""
+    """Low volume, and check-ins outside working hours (not for servers); ``unit``
+    names what ``times`` are (connections, lookups, session starts)."""
     out: list[Evidence] = []
     known = [b for b in (bytes_out_median, bytes_in_median) if b is not None and b == b]
     if known:
@@ -213,7 +215,7 @@ def timing_context_evidence(
         if frac >= s.off_hours_share:
             out.append(Evidence(
                 "timing.off_hours",
-                f"{frac:.0%} of the {times.size} connections fall outside working hours"
+                f"{frac:.0%} of the {times.size} {unit} fall outside working hours"
                 f" ({hours.text})",
             ))  # fmt: skip
     return out
