@@ -68,8 +68,8 @@ from beaconhunt.detect.base import (
 from beaconhunt.detect.reasons import duration
 from beaconhunt.detect.score import ScoreSettings, score_series
 from beaconhunt.detect.settings import DnsSettings
-from beaconhunt.enrich.dns_services import known_service
-from beaconhunt.enrich.domains import registered_domain
+from beaconhunt.enrich.dns_services import DnsService, bundled_services, known_service
+from beaconhunt.enrich.domains import registered_domain, registered_domains
 from beaconhunt.model import Evidence, ScoreComponents
 from beaconhunt.report.safe import terminal_text
 from beaconhunt.store import dns_lookups
@@ -84,6 +84,7 @@ __all__ = [
     "dga_score",
     "dns_stats",
     "split_zone",
+    "split_zones",
     "volume_score",
 ]
 
@@ -134,16 +135,37 @@ def split_zone(name: str) -> tuple[str | None, str]:
     return zone, clean[: -len(zone) - 1]
 
 
+def split_zones(names: Sequence[str]) -> tuple[list[str | None], list[str]]:
+    """:func:`split_zone` of many names at once (the Public Suffix List consulted once
+    per distinct last two labels, :func:`~beaconhunt.enrich.domains.registered_domains`)."""
+    zones: list[str | None] = []
+    subs: list[str] = []
+    for name, zone in zip(names, registered_domains(names), strict=True):
+        clean = name.rstrip(".")
+        if zone is None or "." not in clean or clean.endswith(_SKIP_SUFFIXES):
+            zones.append(None)
+            subs.append("")
+        elif clean == zone:
+            zones.append(zone)
+            subs.append("")
+        elif clean.endswith("." + zone):
+            zones.append(zone)
+            subs.append(clean[: -len(zone) - 1])
+        else:
+            zones.append(None)
+            subs.append("")
+    return zones, subs
+
+
 def char_entropy(strings: Sequence[str]) -> float:
     """Shannon entropy (bits per character) of the pooled characters of ``strings``,
-    dots excluded; 0 for no characters."""
-    counts: Counter[str] = Counter()
-    for s in strings:
-        counts.update(s.replace(".", ""))
-    total = sum(counts.values())
-    if total == 0:
+    dots excluded; 0 for no characters. Counted on the UTF-8 bytes (names in logs
+    are ASCII; Zeek escapes the rest)."""
+    data = "".join(strings).replace(".", "").encode("utf-8", "replace")
+    if not data:
         return 0.0
-    p = np.asarray(list(counts.values()), dtype=np.float64) / total
+    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256)
+    p = counts[counts > 0].astype(np.float64) / len(data)
     return float(-np.sum(p * np.log2(p)))
 
 
@@ -347,7 +369,7 @@ def _with_reasons(st: DnsStats, s: DnsSettings) -> DnsStats:
             f"{st.nxdomain_share:.0%} of the names do not exist (NXDOMAIN): tunnels get"
             " answers, blocklist checks mostly do not",
         ))  # fmt: skip
-    svc = known_service(st.names) if st.names else None
+    svc = known_service(st.names, _services_of(st.zone)) if st.names and st.zone else None
     if svc is not None:
         out.append(Evidence(
             "dns.known_service",
@@ -355,6 +377,13 @@ def _with_reasons(st: DnsStats, s: DnsSettings) -> DnsStats:
             f" (source: {svc.source})",
         ))  # fmt: skip
     return _replace_reasons(st, tuple(out))
+
+
+def _services_of(zone: str) -> list[DnsService]:
+    """The bundled services that can cover names under ``zone``."""
+    return [svc for svc in bundled_services()
+            if svc.suffix == zone or svc.suffix.endswith("." + zone)
+            or zone.endswith("." + svc.suffix)]  # fmt: skip
 
 
 def _replace_reasons(st: DnsStats, reasons: tuple[Evidence, ...]) -> DnsStats:
@@ -424,53 +453,50 @@ def _client_ip(client: str, source: str, host_ips: dict[str, str]) -> tuple[str,
     return client, None
 
 
+def _groups(rows: Lookups, zones: Sequence[str | None]) -> list[tuple[str, str, NDArray[np.int64]]]:
+    """(client, zone, row indices sorted by time) of every group with a zone."""
+    ccode: dict[str, int] = {}
+    zcode: dict[str, int] = {}
+    keep = np.asarray([z is not None for z in zones], dtype=bool)
+    cc = np.asarray([ccode.setdefault(c, len(ccode)) for c in rows.client], dtype=np.int64)
+    zc = np.asarray([-1 if z is None else zcode.setdefault(z, len(zcode)) for z in zones],
+                    dtype=np.int64)  # fmt: skip
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        return []
+    order = idx[np.lexsort((rows.ts[idx], zc[idx], cc[idx]))]
+    key = cc[order] * (len(zcode) + 1) + zc[order]
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1, [order.size]))
+    clients = list(ccode)
+    names = list(zcode)
+    return [
+        (clients[int(cc[order[a]])], names[int(zc[order[a]])], order[a:b])
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+    ]
+
+
 def _zone_candidates(
     rows: Lookups, data: DetectInput, host_ips: dict[str, str], resolvers: dict[str, int]
 ) -> list[Candidate]:
-    groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
-    zone_cache: dict[str, tuple[str | None, str]] = {}
-    for i in range(len(rows)):
-        name = rows.query[i]
-        hit = zone_cache.get(name)
-        if hit is None:
-            hit = zone_cache[name] = split_zone(name)
-        zone, sub = hit
-        if zone is None:
-            continue
-        g = groups[(rows.client[i], zone)]
-        g.ts.append(float(rows.ts[i]))
-        g.names.append(name)
-        g.subs.append(sub)
-        g.qtypes.append(rows.qtype[i])
-        g.rcodes.append(rows.rcode[i])
-        g.source = rows.source[i]
-        r = rows.resolver[i]
-        if r:
-            g.resolvers.add(str(r))
     s = data.dns
+    zones, subs = split_zones(rows.query)
+    groups = _groups(rows, zones)
     # zones some client that is not a resolver looked up itself
-    direct = {z for (c, z), g in groups.items() if c not in resolvers and len(g.names)}
+    direct = {z for c, z, _ in groups if c not in resolvers}
     out = []
-    for (client, zone), g in sorted(groups.items()):
-        if len(set(g.names)) < s.min_unique:
+    for client, zone, idx in groups:
+        names = [rows.query[i] for i in idx.tolist()]
+        if len(set(names)) < s.min_unique:
             continue
         is_resolver = client in resolvers
         if is_resolver and zone in direct:
             continue
-        st = dns_stats(
-            np.asarray(g.ts),
-            g.names,
-            g.subs,
-            g.qtypes,
-            g.rcodes,
-            zone,
-            data.start,
-            data.end,
-            s,
-            data.score,
-            sorted(g.resolvers),
-            g.source,
-        )
+        il = idx.tolist()
+        found = {str(rows.resolver[i]) for i in il if rows.resolver[i]}
+        source = rows.source[il[-1]]
+        st = dns_stats(rows.ts[idx], names, [subs[i] for i in il],
+                       [rows.qtype[i] for i in il], [rows.rcode[i] for i in il], zone,
+                       data.start, data.end, s, data.score, sorted(found), source)  # fmt: skip
         if st.score < data.min_score:
             continue
         if is_resolver:
@@ -480,17 +506,17 @@ def _zone_candidates(
                 " lookups): the sensor sees the forwarded queries, not the host that asked"
                 " first; that host is in the resolver's own query log",
             )))  # fmt: skip
-        ip, host = _client_ip(client, g.source, host_ips)
+        ip, host = _client_ip(client, source, host_ips)
         ref = PairRef(ip, zone, st.resolvers, 53, "udp", host)
-        out.append(Candidate("dns", -1, st, np.sort(np.asarray(g.ts)), pair=ref, info=st.info()))
+        out.append(Candidate("dns", -1, st, np.sort(rows.ts[idx]), pair=ref, info=st.info()))
     return out
 
 
 def _dga_candidates(rows: Lookups, data: DetectInput, host_ips: dict[str, str]) -> list[Candidate]:
     s = data.dns
     by_client: dict[str, _Group] = defaultdict(_Group)
-    for i in range(len(rows)):
-        zone, _ = split_zone(rows.query[i])
+    zones, _ = split_zones(rows.query)
+    for i, zone in enumerate(zones):
         if zone is None:
             continue
         g = by_client[rows.client[i]]

@@ -19,11 +19,12 @@ provider's reputation is still not the tenant's) are added in
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from functools import lru_cache
 
 from publicsuffixlist import PublicSuffixList
 
-__all__ = ["EXTRA_SHARED", "is_ip", "registered_domain", "shared_suffix"]
+__all__ = ["EXTRA_SHARED", "is_ip", "registered_domain", "registered_domains", "shared_suffix"]
 
 #: CDN and cloud edge domains missing from the PSL private section.
 EXTRA_SHARED: frozenset[str] = frozenset(
@@ -49,6 +50,53 @@ EXTRA_SHARED: frozenset[str] = frozenset(
 
 _ICANN = PublicSuffixList(only_icann=True)
 _FULL = PublicSuffixList()
+
+
+@lru_cache(maxsize=1)
+def _deep_rule_tails() -> frozenset[str]:
+    """The last two labels of every ICANN public-suffix rule of three labels or more
+    (``*.kawasaki.jp`` -> ``kawasaki.jp``): only under these can a name's registered
+    domain be longer than its last two labels when those are not a suffix themselves."""
+    from publicsuffixlist import PSLFILE
+
+    tails: set[str] = set()
+    with open(PSLFILE, encoding="utf-8") as fh:
+        for line in fh:
+            if "===END ICANN DOMAINS===" in line:
+                break
+            rule = line.strip().lstrip("!").removeprefix("*.")
+            if not rule or rule.startswith("//"):
+                continue
+            labels = rule.lower().split(".")
+            if len(labels) >= 3 or (line.strip().startswith("*.") and len(labels) >= 2):
+                tails.add(".".join(labels[-2:]))
+    return frozenset(tails)
+
+
+@lru_cache(maxsize=1 << 16)
+def _simple_tail(last2: str) -> bool:
+    """True when every name ending in ``last2`` has ``last2`` as its registered domain."""
+    if last2 in _deep_rule_tails():
+        return False
+    tld = last2.rsplit(".", 1)[-1]
+    return _ICANN.publicsuffix(last2) == tld
+
+
+def registered_domains(names: Sequence[str]) -> list[str | None]:
+    """:func:`registered_domain` of many lower-cased names at once: names whose last two
+    labels are a registered domain under a plain top-level suffix (nearly all) are
+    answered from those two labels, the rest one by one."""
+    out: list[str | None] = []
+    for name in names:
+        clean = name.rstrip(".")
+        head, dot, tld = clean.rpartition(".")
+        if not dot or tld.isdigit() or ":" in clean:
+            out.append(registered_domain(clean))
+            continue
+        sld = head.rpartition(".")[2]
+        last2 = f"{sld}.{tld}"
+        out.append(last2 if sld and _simple_tail(last2) else registered_domain(clean))
+    return out
 
 
 def is_ip(value: str) -> bool:
