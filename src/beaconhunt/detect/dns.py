@@ -515,8 +515,7 @@ def _zone_candidates(
 def _dga_candidates(rows: Lookups, data: DetectInput, host_ips: dict[str, str]) -> list[Candidate]:
     s = data.dns
     by_client: dict[str, _Group] = defaultdict(_Group)
-    zones, _ = split_zones(rows.query)
-    for i, zone in enumerate(zones):
+    for i, zone in enumerate(split_zones(rows.query)[0]):
         if zone is None:
             continue
         g = by_client[rows.client[i]]
