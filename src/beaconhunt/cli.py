@@ -38,6 +38,7 @@ from beaconhunt.errors import BeaconhuntError, ConfigError, NoUsableInput, Store
 from beaconhunt.ingest.mapped import load_sources
 from beaconhunt.pipeline import HuntResult, hunt
 from beaconhunt.report import REPORTERS, TableReporter, terminal_text
+from beaconhunt.report.safe import Messages
 
 __all__ = ["main"]
 
@@ -56,7 +57,13 @@ _MAX_PROBLEMS_SHOWN = 20
 
 
 def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    """stderr, with markup and emoji codes off: messages are data (see :func:`_say`)."""
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def _say(console: Console, message: object, label: str | None = None) -> None:
+    """Every message the commands print goes through here (:class:`Messages`)."""
+    Messages(console).say(message, label)
 
 
 @contextmanager
@@ -67,7 +74,8 @@ def _progress(enabled: bool) -> Iterator[tuple[Callable[[str, float], None] | No
         yield None, None
         return
     prog = Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}", markup=False), BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%", markup=False),
         TimeElapsedColumn(), console=_err(), transient=True,
     )  # fmt: skip
     tasks: dict[str, Any] = {}
@@ -89,15 +97,15 @@ def _print_load_summary(result: HuntResult, console: Console) -> None:
     load = result.load
     problems = load.problems
     for p in problems[:_MAX_PROBLEMS_SHOWN]:
-        console.print(f"[yellow]warning:[/] {terminal_text(str(p), 300)}", markup=True)
+        _say(console, terminal_text(str(p), 300), "warning")
     if len(problems) > _MAX_PROBLEMS_SHOWN:
-        console.print(f"[yellow]warning:[/] ... and {len(problems) - _MAX_PROBLEMS_SHOWN} more")
+        _say(console, f"... and {len(problems) - _MAX_PROBLEMS_SHOWN} more", "warning")
     if load.not_logs:
         names = ", ".join(terminal_text(p.name, 40) for p in load.not_logs[:5])
         more = f" and {len(load.not_logs) - 5} more" if len(load.not_logs) > 5 else ""
-        console.print(f"skipped {len(load.not_logs)} file(s) that are not logs: {names}{more}")
+        _say(console, f"skipped {len(load.not_logs)} file(s) that are not logs: {names}{more}")
     for note in result.notes:
-        console.print(f"note: {note}")
+        _say(console, f"note: {note}")
     rows = ", ".join(f"{k} {v:,}" for k, v in sorted(load.rows.items()) if v)
     skipped = f", {load.skipped_lines:,} malformed line(s) skipped" if load.skipped_lines else ""
     unused = sum(load.unused_logs.values())
@@ -107,11 +115,12 @@ def _print_load_summary(result: HuntResult, console: Console) -> None:
     unused_s += f", {unused_rec:,} records of unused events or channels" if unused_rec else ""
     n_drop = sum(result.dropped.values())
     dropped = f" ({n_drop:,} dropped as bulk or highly variable)" if n_drop else ""
-    console.print(
+    _say(
+        console,
         f"read {load.files} file(s): {rows or 'no records'}{skipped}{unused_s}{again};"
         f" {result.connections:,} connections stored, {result.outbound_pairs:,} outbound"
         f" pairs scored{dropped}, {len(result.findings):,} findings"
-        f" ({result.seconds.get('total', 0.0):.1f} s)"
+        f" ({result.seconds.get('total', 0.0):.1f} s)",
     )
 
 
@@ -138,19 +147,19 @@ def _run(fn: Callable[[], None]) -> None:
     try:
         fn()
     except NoUsableInput as exc:
-        _err().print(f"beaconhunt: {terminal_text(str(exc), 500)}", markup=False)
+        _say(_err(), f"beaconhunt: {terminal_text(str(exc), 500)}")
         sys.exit(1)
     except ConfigError as exc:
-        _err().print(f"beaconhunt: {terminal_text(str(exc), 500)}", markup=False)
+        _say(_err(), f"beaconhunt: {terminal_text(str(exc), 500)}")
         sys.exit(2)
     except StoreError as exc:
-        _err().print(f"beaconhunt: {terminal_text(str(exc), 500)}", markup=False)
+        _say(_err(), f"beaconhunt: {terminal_text(str(exc), 500)}")
         sys.exit(3)
     except BeaconhuntError as exc:
-        _err().print(f"beaconhunt: {terminal_text(str(exc), 500)}", markup=False)
+        _say(_err(), f"beaconhunt: {terminal_text(str(exc), 500)}")
         sys.exit(1)
     except KeyboardInterrupt:
-        _err().print("beaconhunt: interrupted", markup=False)
+        _say(_err(), "beaconhunt: interrupted")
         sys.exit(130)
 
 
@@ -243,8 +252,7 @@ def _write_cases(result: HuntResult, a: _HuntArgs) -> None:
         finally:
             store.close()
     if not a.quiet:
-        _err().print(f"wrote {len(written)} case file(s) to {terminal_text(str(a.cases), 200)}",
-                     markup=False)  # fmt: skip
+        _say(_err(), f"wrote {len(written)} case file(s) to {terminal_text(str(a.cases), 200)}")
 
 
 _FORMAT = click.option(
@@ -380,14 +388,10 @@ def demo_cmd(out_dir: Path | None, seed: int, hosts: int, fmt: str) -> None:
         with tempfile.TemporaryDirectory(prefix="beaconhunt-demo-") as tmp:
             target = out_dir or Path(tmp)
             err = _err()
-            err.print(f"generating a synthetic day for {hosts} hosts in {target} ...",
-                      markup=False)  # fmt: skip
+            _say(err, f"generating a synthetic day for {hosts} hosts in {target} ...")
             summary = generate(target, Scenario(hosts=hosts, seed=seed), sysmon=True)
-            err.print(
-                "hunting it with the asset inventory, allowlist, WHOIS dates and threat intel"
-                " written next to the logs:",
-                markup=False,
-            )
+            _say(err, "hunting it with the asset inventory, allowlist, WHOIS dates and threat"
+                      " intel written next to the logs:")  # fmt: skip
             result = _do_hunt(_HuntArgs(
                 (target,), allowlist=_exists(target / "allowlist.txt"),
                 assets=_exists(target / "assets.csv"), whois=_exists(target / "whois.csv"),
@@ -408,7 +412,7 @@ def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
     from beaconhunt.lab import load_labels, match, outcomes_by_kind
 
     found = {(f.src_ip, f.dst_domain or f.dst_ip): f for f in result.findings}
-    err.print("\nbeacons hidden in this synthetic day, and what the hunt decided:", markup=False)
+    _say(err, "\nbeacons hidden in this synthetic day, and what the hunt decided:")
     for b in summary.beacons:
         for host, ip in zip(b.hosts, b.src_ips, strict=True):
             f = found.get((ip, b.dst))
@@ -417,21 +421,18 @@ def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
                 if f is None
                 else f"{f.decision.value} by rule {f.rule} (score {f.score:.2f})"
             )
-            err.print(
-                f"  {b.family:<14} {host} ({ip}) -> {b.dst}:{b.dst_port}"
-                f" sleep {b.sleep:g}s jitter {b.jitter:.0%}: {state}",
-                markup=False,
-            )
+            _say(err, f"  {b.family:<14} {host} ({ip}) -> {b.dst}:{b.dst_port}"
+                      f" sleep {b.sleep:g}s jitter {b.jitter:.0%}: {state}")  # fmt: skip
     labels = summary.out_dir / "labels.csv"
     if not labels.exists():
         return
     kinds = outcomes_by_kind(match(result.findings, load_labels(labels)))
-    err.print("\nbenign traffic (ground truth per kind: what the hunt decided):", markup=False)
+    _say(err, "\nbenign traffic (ground truth per kind: what the hunt decided):")
     for kind, c in sorted(kinds.items()):
         if kind in _IMPLANT_KINDS:
             continue
         parts = ", ".join(f"{n} {d}" for d, n in sorted(c.items()))
-        err.print(f"  {kind:<18} {parts}", markup=False)
+        _say(err, f"  {kind:<18} {parts}")
 
 
 _IMPLANT_KINDS = frozenset({"cobalt_strike", "sliver", "havoc", "mythic", "meterpreter"})

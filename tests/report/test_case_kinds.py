@@ -90,3 +90,14 @@ def test_csv_has_kind_and_details_as_json() -> None:
     row = next(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["kind"] == "dns"
     assert json.loads(row["details"])["sample_names"] == [HOSTILE]
+
+
+def test_csv_cells_carry_no_control_characters() -> None:
+    f = replace(_dns(), dst_domain="=cmd|' /C calc'!A0\x1b[2J\x07\x00evil.example")
+    out = io.StringIO()
+    CsvReporter().write([f], out)
+    text = out.getvalue()
+    assert not any(ch in text for ch in "\x1b\x07\x00")
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert row["dst_domain"].startswith("'=")  # formula neutralised, escapes shown
+    assert "\\x1b[2J" in row["dst_domain"]

@@ -9,6 +9,7 @@ from typing import IO
 
 from beaconhunt.model import Finding
 from beaconhunt.report.base import Reporter, finding_record
+from beaconhunt.report.safe import terminal_text
 
 __all__ = ["CsvReporter"]
 
@@ -23,10 +24,18 @@ _COLUMNS = (
 # A cell starting with these is run as a formula by spreadsheet programs
 # (CSV injection); attacker-chosen domains must not become formulas.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Longest cell written (spreadsheets stop at 32,767 characters).
+_MAX_CELL = 32_000
 
 
 def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """A cell that neither runs as a formula nor carries control characters (ESC,
+    BEL, NUL, bidi overrides: shown as ``\\xNN`` escapes, as on the terminal) to
+    whoever opens or ``cat`` s the file."""
+    if not isinstance(value, str):
+        return value
+    value = terminal_text(value, _MAX_CELL)
+    if value.startswith(_FORMULA_START):
         return "'" + value
     return value
 
