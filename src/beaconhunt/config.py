@@ -208,6 +208,9 @@ def build(cls: type[Any], values: dict[str, Any], source: str) -> Any:
     unknown = sorted(set(values) - names)
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}")
+    for f in fields(cls):
+        if f.name in values:
+            _check_type(f.name, values[f.name], _default_of(f), source)
     try:
         return cls(**values)
     except TypeError as exc:
@@ -216,6 +219,36 @@ def build(cls: type[Any], values: dict[str, Any], source: str) -> Any:
         if str(exc).startswith(source):
             raise
         raise ConfigError(f"{source}: {exc}") from exc
+
+
+def _default_of(f: Any) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def _check_type(name: str, value: Any, default: Any, source: str) -> None:
+    """A setting must have its default's type (an integer is a fine float; a bool is
+    neither): a config error naming file, section and key, never a traceback later."""
+    if default is None:
+        return
+    if isinstance(default, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        want = "a number"
+    elif isinstance(default, str):
+        ok, want = isinstance(value, str), "a string"
+    elif isinstance(default, list | tuple):
+        ok, want = isinstance(value, list), "a list"
+    else:
+        return
+    if not ok:
+        raise ConfigError(f"{source}: {name} must be {want}, not {value!r}")
 
 
 def _toml_value(v: Any) -> str:

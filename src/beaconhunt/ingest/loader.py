@@ -18,7 +18,7 @@ from pathlib import Path
 
 from beaconhunt.errors import InputError, InputProblem
 from beaconhunt.ingest.network import FlowSink, NetworkReader
-from beaconhunt.ingest.sniff import Sniffed, iter_files, sniff
+from beaconhunt.ingest.sniff import Sniffed, file_problem, iter_files, sniff
 from beaconhunt.ingest.sysmon import SysmonBatches, read_evtx, read_sysmon_json
 from beaconhunt.ingest.zeek import JsonRecords, ZeekHeader, read_json_records, read_tsv_header
 from beaconhunt.normalize.zeek_fields import FIELD_MAPS
@@ -72,6 +72,10 @@ def load_paths(
     network_files: list[Sniffed] = []
     for path, named in iter_files(paths):
         report.files += 1
+        why = file_problem(path)
+        if why is not None:
+            report.problems.append(InputProblem(str(path), None, why))
+            continue
         try:
             s = sniff(path, sources)
         except InputError as exc:

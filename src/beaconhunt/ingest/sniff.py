@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import stat
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from beaconhunt.errors import InputError
 from beaconhunt.ingest.network import NetworkReader
 from beaconhunt.ingest.sysmon_fields import json_layout as sysmon_layout
 
-__all__ = ["Sniffed", "iter_files", "json_log_kind", "open_text", "sniff"]
+__all__ = ["Sniffed", "file_problem", "iter_files", "json_log_kind", "open_text", "sniff"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _EVTX_MAGIC = b"ElfFile\x00"
@@ -61,19 +62,41 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
 
     ``named`` is True for a file given directly, False for one found inside a
     directory (recursively, sorted; hidden files and folders skipped). A
-    missing path raises :class:`InputError`.
+    missing path raises :class:`InputError`. What is under a folder but cannot
+    be read as a file (a FIFO, socket or device, a broken or looping symlink, an
+    unreadable folder) is yielded too, so the loader reports it per file
+    (:func:`file_problem` says what is wrong) and goes on with the rest.
     """
     for p in paths:
         if p.is_dir():
-            for root, dirs, files in os.walk(p):
+            unreadable: list[Path] = []
+
+            def note(err: OSError, into: list[Path] = unreadable) -> None:
+                into.append(Path(err.filename or "?"))
+
+            for root, dirs, files in os.walk(p, onerror=note):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith("."):
                         yield Path(root) / name, False
-        elif p.is_file():
+            yield from ((d, False) for d in unreadable)
+        elif p.is_file() or p.exists() or p.is_symlink():  # the loader says what is wrong
             yield p, True
         else:
             raise InputError(f"{p}: no such file or directory")
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a log file, or None when it is a regular file."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISDIR(st.st_mode):
+        return "cannot read this folder: permission denied"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a FIFO, socket or device): skipped"
+    return None
 
 
 def is_gzip(path: Path) -> bool:

@@ -135,6 +135,29 @@ _PERSISTENCE_SQL = {
 }
 
 
+#: Earliest and latest believable timestamps (1970-01-01, 2100-01-01 UTC).
+_TS_MIN, _TS_MAX = 0.0, 4_102_444_800.0
+_BAD_TS = f"NOT (isfinite(ts) AND ts BETWEEN {_TS_MIN} AND {_TS_MAX})"
+_BAD_PORT = "NOT (coalesce({c}, 0) BETWEEN 0 AND 65535)"
+#: (table, SQL condition of an impossible row, what it says) for drop_impossible.
+_IMPOSSIBLE: tuple[tuple[str, str, str], ...] = (
+    ("conn", f"{_BAD_TS} OR ts IS NULL OR NOT isfinite(coalesce(duration, 0))"
+     " OR coalesce(duration, 0) < 0"
+     f" OR {_BAD_PORT.format(c='src_port')} OR {_BAD_PORT.format(c='dst_port')}"
+     " OR coalesce(bytes_out, 0) < 0 OR coalesce(bytes_in, 0) < 0"
+     " OR coalesce(pkts_out, 0) < 0 OR coalesce(pkts_in, 0) < 0",
+     "connections with a timestamp that is not a time (NaN, infinite or outside"
+     " 1970-2100), a negative or non-finite duration, a port outside 0-65535 or a"
+     " negative count"),
+    ("dns_lookup", f"{_BAD_TS} OR ts IS NULL", "DNS lookups with a timestamp that is not a time"),
+    ("dns", f"{_BAD_TS} OR ts IS NULL", "DNS answers with a timestamp that is not a time"),
+    ("ssl", f"{_BAD_TS} OR ts IS NULL", "TLS records with a timestamp that is not a time"),
+    ("http", f"{_BAD_TS} OR ts IS NULL", "HTTP records with a timestamp that is not a time"),
+    *((t, f"{_BAD_TS} OR ts IS NULL", f"Sysmon {t} events with a timestamp that is not a time")
+      for t in SYSMON_TABLES),
+)  # fmt: skip
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -467,6 +490,20 @@ class DuckDBStore:
         finally:
             self.con.unregister("_ebatch")
         return n
+
+    def drop_impossible(self) -> list[InputProblem]:
+        """Delete records no sensor can write (a timestamp that is NaN, infinite or
+        outside 1970-2100; a port outside 0-65535; negative byte or packet counts), one
+        problem per table with their count: one bad value costs its row, never the run."""
+        out: list[InputProblem] = []
+        for table, check, what in _IMPOSSIBLE:
+            n = int(
+                self.con.execute(f"SELECT count(*) FROM {table} WHERE {check}").fetchall()[0][0]
+            )
+            if n:
+                self.con.execute(f"DELETE FROM {table} WHERE {check}")
+                out.append(InputProblem(f"{table} records", None, f"{what}: skipped", n))
+        return out
 
     def endpoint_connections(self) -> int:
         """Turn Sysmon event 3 records of hosts no network log saw into

@@ -1,0 +1,75 @@
+"""One bad value or file costs its record or file, never the run (issue 13, item 3):
+non-finite and out-of-range timestamps, ports and counts, special files and symlink
+loops under an input folder, config values of the wrong type."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from beaconhunt.config import HuntSettings, build
+from beaconhunt.detect.settings import DnsSettings
+from beaconhunt.errors import ConfigError
+from beaconhunt.pipeline import hunt
+
+BASIC = Path(__file__).resolve().parents[1] / "fixtures" / "zeek" / "basic" / "conn.log"
+
+
+def _with_bad_rows(path: Path, edits: list[tuple[int, str]]) -> Path:
+    """The basic conn.log with field ``col`` of the first data rows set to ``value``."""
+    lines = BASIC.read_text(encoding="utf-8").splitlines()
+    fields = next(ln for ln in lines if ln.startswith("#fields")).split("\t")[1:]
+    data = [i for i, ln in enumerate(lines) if not ln.startswith("#")]
+    for (col, value), i in zip(edits, data, strict=False):
+        row = lines[i].split("\t")
+        row[fields.index(col) if isinstance(col, str) else col] = value
+        lines[i] = "\t".join(row)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_impossible_values_cost_their_rows_only(tmp_path: Path) -> None:
+    good = hunt([BASIC])
+    bad = _with_bad_rows(tmp_path / "conn.log", [
+        ("ts", "nan"), ("ts", "inf"), ("ts", "-inf"), ("ts", "1e300"), ("ts", "-5"),
+        ("id.resp_p", "65536"), ("id.orig_p", "-1"), ("orig_bytes", "-7"),
+    ])  # type: ignore[list-item]  # fmt: skip
+    res = hunt([bad])
+    assert res.connections == good.connections - 8
+    problems = [p for p in res.load.problems if p.file == "conn records"]
+    assert len(problems) == 1 and problems[0].skipped == 8
+    assert res.findings  # the rest is hunted
+
+
+def test_special_files_and_loops_under_a_folder_are_reported_and_skipped(tmp_path: Path) -> None:
+    (tmp_path / "conn.log").write_bytes(BASIC.read_bytes())
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "loop.log").symlink_to("loop.log")
+    (tmp_path / "gone.log").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "up").symlink_to("..")  # a folder loop: not followed
+    res = hunt([tmp_path])
+    said = {Path(p.file).name: p.message for p in res.load.problems}
+    assert "FIFO" in said["pipe"]
+    assert "symbolic links" in said["loop.log"]
+    assert "No such file" in said["gone.log"]
+    assert res.connections == hunt([BASIC]).connections
+
+
+@pytest.mark.parametrize(
+    ("cls", "values", "message"),
+    [
+        (HuntSettings, {"min_score": "high"}, "min_score must be a number, not 'high'"),
+        (HuntSettings, {"min_connections": 6.5}, "min_connections must be an integer"),
+        (HuntSettings, {"internal": "10.0.0.0/8"}, "internal must be a list"),
+        (HuntSettings, {"min_score": True}, "min_score must be a number"),
+        (DnsSettings, {"min_unique": "many"}, "min_unique must be an integer"),
+    ],
+)
+def test_config_values_of_the_wrong_type_are_config_errors(
+    cls: type, values: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^cfg.toml \\[x\\]: {message}"):
+        build(cls, values, "cfg.toml [x]")
