@@ -156,3 +156,48 @@ def test_synth_style_csv(tmp_path: Path) -> None:
         4,
         2,
     ]
+
+
+def test_indexed_matching_equals_a_scan_of_the_feed() -> None:
+    # the index (dictionary probes per name, address and prefix length) must find
+    # exactly what checking every indicator would
+    import ipaddress as ipa
+    import random
+
+    from beaconhunt.enrich.context import Intel, IntelIndicator, _host_of
+
+    rng = random.Random(4)
+    inds = []
+    for i in range(400):
+        k = rng.choice(["domain", "ip", "cidr", "url"])
+        if k == "domain":
+            v = rng.choice(["evil.example", "a.evil.example", "b.c.example", "x.test"])
+        elif k == "ip":
+            v = f"203.0.113.{rng.randrange(8)}"
+        elif k == "cidr":
+            v = str(ipa.ip_network(f"203.0.{rng.randrange(114)}.0/{rng.choice([16, 24, 28, 32])}",
+                                   strict=False))  # fmt: skip
+        else:
+            v = rng.choice(["http://a.evil.example/x", "http://203.0.113.3/g", "https://x.test/"])
+        inds.append(IntelIndicator(v, k, "", "feed.csv", i + 2))  # type: ignore[arg-type]
+    intel = Intel(tuple(inds))
+
+    def scan(domain: str, ip: str) -> list[int]:
+        parents = {".".join(domain.split(".")[i:]) for i in range(len(domain.split(".")))}
+        addr = ipa.ip_address(ip)
+        out = []
+        for i, ind in enumerate(inds):
+            if (
+                (ind.kind == "domain" and ind.value in parents)
+                or (ind.kind == "url" and _host_of(ind) in (domain, ip))
+                or (ind.kind == "ip" and ind.value == ip)
+                or (ind.kind == "cidr" and addr in ipa.ip_network(ind.value))
+            ):
+                out.append(i)
+        return out
+
+    probes = [("www.a.evil.example", "203.0.113.3"), ("x.test", "203.0.7.9"),
+              ("other.example", "198.51.100.1"), ("b.c.example", "203.0.113.7")]  # fmt: skip
+    for domain, ip in probes:
+        got = sorted({inds.index(h.indicator) for h in intel.match(domain, [ip])})
+        assert got == sorted(set(scan(domain, ip))), (domain, ip)

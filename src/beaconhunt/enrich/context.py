@@ -42,8 +42,9 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
@@ -476,43 +477,79 @@ class Intel:
     format: Literal["csv", "list", "stix"] = "csv"
     ignored_objects: int = 0
     unsupported_patterns: int = 0
+    _index: _IntelIndex = field(init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.indicators)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", _IntelIndex(self.indicators))
 
     def _match_ip(self, ip: str) -> list[IntelHit]:
         try:
             addr = ipaddress.ip_address(ip.split("%", 1)[0])
         except ValueError:
             return []
-        hits = []
-        for ind in self.indicators:
-            if ind.kind == "cidr":
-                net = ipaddress.ip_network(ind.value)
-                if addr.version == net.version and addr in net:
-                    hits.append(IntelHit(ind, ip))
-            elif ind.kind in ("ip", "url") and _host_of(ind) == str(addr):
-                hits.append(IntelHit(ind, ip))
-        return hits
+        return [IntelHit(self.indicators[i], ip) for i in self._index.by_address(addr)]
 
     def match(self, domain: str | None, ips: Iterable[str] = ()) -> list[IntelHit]:
         """Every indicator matching ``domain`` (or a parent domain) or one of ``ips``.
 
         Domain indicators cover subdomains; URL indicators match their exact
-        host name, or their address when the host is an IP.
+        host name, or their address when the host is an IP. Near-constant per
+        lookup whatever the feed's size (:class:`_IntelIndex`); hits in feed order.
         """
         hits: list[IntelHit] = []
         if domain and domain.strip():
             name = _norm_name(domain)
-            parents = set(_parents(name))
-            for ind in self.indicators:
-                if (ind.kind == "domain" and ind.value in parents) or (
-                    ind.kind == "url" and _host_of(ind) == name
-                ):
-                    hits.append(IntelHit(ind, name))
+            found = self._index.by_name(name, _parents(name))
+            hits += [IntelHit(self.indicators[i], name) for i in found]
         for ip in ips:
             hits.extend(h for h in self._match_ip(ip) if h not in hits)
         return hits
+
+
+class _IntelIndex:
+    """Indicator positions by what they match, so a lookup costs a few dictionary
+    probes instead of a pass over the feed: domains by name (a finding's name and
+    each parent are probed), URL hosts by name or address, addresses by their
+    canonical text, CIDRs by (version, prefix length) and masked network number
+    (one probe per prefix length the feed uses)."""
+
+    def __init__(self, indicators: Sequence[IntelIndicator]) -> None:
+        self.domains: dict[str, list[int]] = defaultdict(list)
+        self.hosts: dict[str, list[int]] = defaultdict(list)
+        self.addresses: dict[str, list[int]] = defaultdict(list)
+        self.nets: dict[tuple[int, int], dict[int, list[int]]] = defaultdict(dict)
+        for i, ind in enumerate(indicators):
+            if ind.kind == "domain":
+                self.domains[ind.value].append(i)
+            elif ind.kind == "url":
+                host = _host_of(ind)
+                if host:
+                    self.hosts[host].append(i)
+                    self.addresses[host].append(i)
+            elif ind.kind == "ip":
+                self.addresses[ind.value].append(i)
+            elif ind.kind == "cidr":
+                net = ipaddress.ip_network(ind.value)
+                key = (net.version, net.prefixlen)
+                self.nets[key].setdefault(int(net.network_address), []).append(i)
+
+    def by_name(self, name: str, parents: Iterable[str]) -> list[int]:
+        found = {i for p in set(parents) for i in self.domains.get(p, ())}
+        found.update(self.hosts.get(name, ()))
+        return sorted(found)
+
+    def by_address(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[int]:
+        found = set(self.addresses.get(str(addr), ()))
+        bits = 32 if addr.version == 4 else 128
+        value = int(addr)
+        for (version, plen), table in self.nets.items():
+            if version == addr.version:
+                mask = ((1 << plen) - 1) << (bits - plen) if plen else 0
+                found.update(table.get(value & mask, ()))
+        return sorted(found)
 
 
 def _host_of(ind: IntelIndicator) -> str:
