@@ -128,9 +128,10 @@ def case_cmd(finding_id: str, db: Path, output: Path | None) -> None:
     """Write the Markdown case file of a finding (evidence, timing, decision, next steps)."""
 
     def body() -> None:
-        store = DuckDBStore(db)
+        # read-only: writing a case file never changes the store (which may be read-only)
+        store = DuckDBStore(db, read_only=True)
         try:
-            history = History(store.con)
+            history = History(store.con, read_only=True)
             fid = history.resolve_id(finding_id)
             text = _case_text(history, fid)
         finally:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
 from beaconhunt.cli import main
 from beaconhunt.cli_cases import write_cases
-from beaconhunt.errors import ConfigError
+from beaconhunt.errors import ConfigError, StoreError
 from beaconhunt.model import Decision, Evidence, Finding, ProcessShare
 from beaconhunt.store.duckdb import DuckDBStore
 from beaconhunt.store.history import History
@@ -155,3 +157,30 @@ def test_write_cases(tmp_path: Path, db: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(ConfigError, match=str(blocker)):
         write_cases(FINDINGS, blocker / "sub", None)
+
+
+def test_case_opens_the_store_read_only(db: Path) -> None:
+    # an analyst may only have read access to the team's store: `case` never writes
+    before = db.read_bytes()
+    fid = FINDINGS[1].finding_id
+    os.chmod(db, 0o444)
+    try:
+        code, out, err = run("case", fid[:6], "--db", str(db))
+    finally:
+        os.chmod(db, 0o644)
+    assert code == 0, err
+    assert out.startswith(f"# Case {fid}")
+    assert db.read_bytes() == before
+    ro = DuckDBStore(db, read_only=True)
+    try:
+        with pytest.raises(duckdb.Error):
+            ro.con.execute("DELETE FROM findings")
+    finally:
+        ro.close()
+
+
+def test_read_only_open_of_a_file_that_is_no_store(tmp_path: Path) -> None:
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    with pytest.raises(StoreError, match="not a beaconhunt store"):
+        DuckDBStore(other, read_only=True)

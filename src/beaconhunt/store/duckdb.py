@@ -165,7 +165,11 @@ def _quote_ident(name: str) -> str:
 class DuckDBStore:
     """Normalized connection store on DuckDB. ``path=None`` keeps it in memory."""
 
-    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, threads: int | None = None, read_only: bool = False
+    ) -> None:
+        """``read_only`` opens an existing file store without writing to it (``case``
+        on a store the analyst may only read); it must already hold the tables."""
         config: dict[str, Any] = {
             # Order of rows in the store carries no meaning; letting DuckDB
             # insert in parallel makes loading ~2x faster.
@@ -178,12 +182,15 @@ class DuckDBStore:
             config["threads"] = threads
         self.path = path
         try:
-            self.con = duckdb.connect(str(path) if path else ":memory:", config=config)
+            self.con = duckdb.connect(
+                str(path) if path else ":memory:", config=config, read_only=read_only
+            )
             # beaconhunt draws its own progress display
             self.con.execute("SET enable_progress_bar = false")
-            for ddl in (*DDL, *MIGRATIONS):
-                self.con.execute(ddl)
-            self._check_version()
+            if not read_only:
+                for ddl in (*DDL, *MIGRATIONS):
+                    self.con.execute(ddl)
+            self._check_version(read_only)
             for log, cols in TABLES.items():
                 if log in SYSMON_TABLES:
                     continue
@@ -206,8 +213,13 @@ class DuckDBStore:
 
     # -- housekeeping -----------------------------------------------------------------------
 
-    def _check_version(self) -> None:
-        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    def _check_version(self, read_only: bool = False) -> None:
+        try:
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        except duckdb.CatalogException as exc:  # only a read-only open skips the DDL
+            raise StoreError(f"{self.path} is not a beaconhunt store (no meta table)") from exc
+        if not row and read_only:
+            raise StoreError(f"{self.path} is not a beaconhunt store (no schema version)")
         if not row:
             self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif row[0][0] != str(SCHEMA_VERSION):

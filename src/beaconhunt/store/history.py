@@ -217,9 +217,11 @@ class History:
     :class:`~beaconhunt.errors.StoreError`.
     """
 
-    def __init__(self, con: Any) -> None:
+    def __init__(self, con: Any, read_only: bool = False) -> None:
         self.con = con
         self._verdict_cache: list[AnalystVerdict] | None = None
+        if read_only:  # a store opened read-only: the tables are there or it is no store
+            return
         try:
             for ddl in _DDL:
                 con.execute(ddl)
