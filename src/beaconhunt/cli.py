@@ -218,6 +218,10 @@ def _do_hunt(a: _HuntArgs) -> HuntResult:
                           "min_score": a.min_score, "limit": a.limit}}  # fmt: skip
     s = _settings(a.config, overrides)
     ctx = _context(a, s)
+    if not a.quiet and ctx.intel is not None and ctx.intel.unsupported_patterns:
+        _say(_err(), f"{terminal_text(str(a.intel), 200)}: {ctx.intel.unsupported_patterns}"
+             " STIX indicator(s) skipped: revoked, or a pattern beaconhunt cannot match"
+             " (file hashes, WITHIN qualifiers, broken syntax)", "warning")  # fmt: skip
     show_progress = not a.quiet and sys.stderr.isatty()
     with _progress(show_progress) as (on_progress, on_file):
         result = hunt(

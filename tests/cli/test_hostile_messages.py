@@ -66,3 +66,14 @@ def test_messages_escape_everything(hostile: str) -> None:
     assert "\U0001f480" not in text  # :skull: stays text
     if hostile.isprintable() and "\u202e" not in hostile:
         assert hostile in text
+
+
+def test_skipped_stix_indicators_are_said(tmp_path: Path) -> None:
+    # a STIX indicator whose pattern cannot be used is counted and reported, not dropped
+    # silently (issue 13, "smaller losses")
+    (tmp_path / "conn.log").write_bytes((FIXTURES / "zeek" / "basic" / "conn.log").read_bytes())
+    intel = FIXTURES / "context" / "intel_stix.json"
+    res = CliRunner().invoke(main, ["hunt", str(tmp_path / "conn.log"), "--intel", str(intel),
+                                    "--format", "ndjson"])  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert "STIX indicator(s) skipped" in res.stderr
