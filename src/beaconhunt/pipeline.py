@@ -117,8 +117,6 @@ def hunt(
     try:
         store.progress = progress
         load = load_paths(paths, store, on_file=on_file, sources=sources)
-        load.problems.extend(store.drop_impossible())
-        load.rows["conn_from_sysmon"] += store.endpoint_connections()
         clock["load"] = time.perf_counter() - t0
         result = HuntResult([], load, connections=store.count("conn"))
         span = store.time_span()

@@ -6,6 +6,14 @@ is stored. Files with the same Zeek header are read in one parallel DuckDB
 scan, which is what makes hourly-rotated folders fast. Sysmon files (native
 EVTX or JSON lines, :mod:`beaconhunt.ingest.sysmon`) fill the endpoint tables,
 streaming, in batches; they are loaded with the side logs, before connections.
+
+One call is one import, and one transaction (:meth:`DuckDBStore.begin_load`): its
+rows and its ``inputs`` entries are stored together or not at all, so a kill at
+any moment costs the import's time, never data, and the rerun neither skips nor
+doubles a file. DuckDB aborts a transaction on any error, so a file it cannot
+scan (a damaged gzip member, a file gone since it was found) rolls the import
+back and the import starts again with that file loaded more carefully: alone,
+then salvaged up to the damage, then skipped with its error.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from beaconhunt.ingest.sniff import Sniffed, file_problem, iter_files, sniff
 from beaconhunt.ingest.sysmon import SysmonBatches, read_evtx, read_sysmon_json
 from beaconhunt.ingest.zeek import JsonRecords, ZeekHeader, read_json_records, read_tsv_header
 from beaconhunt.normalize.zeek_fields import FIELD_MAPS
-from beaconhunt.store.duckdb import DuckDBStore
+from beaconhunt.store.duckdb import DuckDBStore, ScanAborted
 
 __all__ = ["LoadReport", "load_paths"]
 
@@ -61,8 +69,46 @@ def load_paths(
     ``sources`` are extra network readers (field mappings from the config file),
     tried before the built-in formats.
 
-    Raises :class:`InputError` only for a path that does not exist.
+    Records that no sensor can write are dropped (:meth:`DuckDBStore.drop_impossible`)
+    and Sysmon connections of hosts no network log saw are added, in the same
+    transaction. Raises :class:`InputError` only for a path that does not exist.
     """
+    #: files DuckDB could not scan, by how carefully to load them next (see _load_group)
+    care: Counter[Path] = Counter()
+    errors: dict[Path, str] = {}
+    while True:
+        interrupted = store.begin_load()
+        try:
+            report = _load_once(paths, store, on_file, sources, care, errors)
+            report.problems.extend(store.drop_impossible())
+            report.rows["conn_from_sysmon"] += store.endpoint_connections()
+        except ScanAborted as exc:
+            store.rollback_load()
+            for f in exc.files:  # a group of files is retried one by one first
+                care[f] = care[f] + 1 if len(exc.files) > 1 else max(care[f] + 1, 2)
+                errors[f] = exc.message
+            continue
+        except BaseException:
+            store.rollback_load()
+            raise
+        store.commit_load()
+        if interrupted is not None:
+            msg = (
+                f"an import into this store that began {interrupted} did not finish (the"
+                " process was stopped): nothing of it was kept, and its files were read now"
+            )
+            report.problems.insert(0, InputProblem(str(store.path), None, msg))
+        return report
+
+
+def _load_once(
+    paths: Iterable[Path],
+    store: DuckDBStore,
+    on_file: Callable[[str], None] | None,
+    sources: Sequence[NetworkReader],
+    care: Counter[Path],
+    errors: dict[Path, str],
+) -> LoadReport:
     report = LoadReport()
     tsv_groups: dict[tuple[str, tuple[object, ...], bool], list[tuple[Path, ZeekHeader]]] = (
         defaultdict(list)
@@ -113,6 +159,23 @@ def load_paths(
         tsv_groups[(log, header.signature(), s.compressed)].append((path, header))
 
     def load_group(log: str, members: list[tuple[Path, ZeekHeader]], compressed: bool) -> None:
+        together = [m for m in members if not care[m[0]]]
+        if together:
+            load_files(log, together, compressed)
+        for m in members:
+            level = care[m[0]]
+            if level == 1:  # its group's scan failed: alone
+                load_files(log, [m], compressed)
+            elif level == 2 and compressed:  # alone too: up to the damage
+                rows, problems = store.salvage_tsv(m[0], m[1], log)
+                report.rows[log] += rows
+                report.problems.extend(problems)
+                store.record_input(m[0], log, rows)
+            elif level >= 2:
+                report.problems.append(InputProblem(str(m[0]), None, errors[m[0]]))
+                store.record_input(m[0], log, 0)
+
+    def load_files(log: str, members: list[tuple[Path, ZeekHeader]], compressed: bool) -> None:
         files = [p for p, _ in members]
         if on_file:
             on_file(files[0].name if len(files) == 1 else f"{len(files)} {log} files")

@@ -14,6 +14,7 @@ import gzip
 import re
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from beaconhunt.store.schema import (
 )
 from beaconhunt.store.sessions import DEDUPE_BY_UID, JOIN_FLOW_SPLITS
 
-__all__ = ["DuckDBStore", "PairSeries", "ProgressFn"]
+__all__ = ["DuckDBStore", "PairSeries", "ProgressFn", "ScanAborted"]
 
 #: Called with (label, fraction done in [0, 1]) while a long query runs.
 ProgressFn = Callable[[str, float], None]
@@ -158,6 +159,20 @@ _IMPOSSIBLE: tuple[tuple[str, str, str], ...] = (
 )  # fmt: skip
 
 
+#: ``meta`` key of an import that has begun and not committed (see :meth:`DuckDBStore.begin_load`).
+_LOAD_MARK = "load_in_progress"
+
+
+class ScanAborted(StoreError):
+    """DuckDB could not scan these files inside the load's transaction, which
+    DuckDB then aborts: the loader rolls back and loads them more carefully."""
+
+    def __init__(self, files: Sequence[Path], message: str) -> None:
+        super().__init__(message)
+        self.files = tuple(files)
+        self.message = message
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -210,6 +225,7 @@ class DuckDBStore:
         self._have_flags = (False, False, False)
         #: a conn_long.log was loaded: rows repeat uids until finish_load dedupes them
         self.repeats_uids = False
+        self._in_load = False
 
     # -- housekeeping -----------------------------------------------------------------------
 
@@ -229,7 +245,64 @@ class DuckDBStore:
             )
 
     def close(self) -> None:
+        if self._in_load:  # closed mid-load: keep nothing of it
+            self.rollback_load()
         self.con.close()
+
+    # -- one import, one transaction ---------------------------------------------------------
+    #
+    # Every row a load writes (connections, DNS, TLS, HTTP, endpoint events, the
+    # connections derived from them) and every ``inputs`` entry commit together, or
+    # not at all: a process killed at any moment leaves the store as the previous
+    # import left it, and the rerun reads the same files again. The unit is the
+    # whole import, not each file, because connections are named from the DNS, TLS
+    # and HTTP logs of the same import (``beaconhunt.ingest.loader``): a file's
+    # connections committed without their names would differ from a clean run's.
+    # A marker in ``meta``, committed before the import begins and deleted by its
+    # commit, tells the next run that an import was interrupted.
+
+    def begin_load(self) -> str | None:
+        """Start the import's transaction. Returns, for a file store, when an
+        earlier import into it began and never committed (it was killed), else None."""
+        if self._in_load:
+            raise StoreError("an import into this store is already running")
+        earlier = None
+        if self.path is not None:
+            rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [_LOAD_MARK]).fetchall()
+            earlier = rows[0][0] if rows else None
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_LOAD_MARK, stamp])
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_load = True
+        return earlier
+
+    def commit_load(self) -> None:
+        """Commit everything the import wrote, and clear its marker, at once."""
+        try:
+            self.con.execute("DELETE FROM meta WHERE key = ?", [_LOAD_MARK])
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            self.rollback_load()
+            where = self.path or "the in-memory store"
+            raise StoreError(
+                f"cannot write to {where} ({_short(str(exc))}): nothing of this import was"
+                " stored; the store is as the previous import left it"
+            ) from exc
+        self._in_load = False
+
+    def rollback_load(self) -> None:
+        """Forget everything the import wrote (after an error or an interrupt).
+
+        The marker stays only when the process dies; an orderly rollback says so itself."""
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("ROLLBACK")
+        self._in_load = False
+        self._maps_built = False
+        self._have_flags = (False, False, False)
+        self.repeats_uids = False
+        if self.path is not None:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("DELETE FROM meta WHERE key = ?", [_LOAD_MARK])
 
     def already_loaded(self, path: Path) -> bool:
         """True when this exact file (path, size, mtime) was loaded into a --db store before."""
@@ -334,6 +407,8 @@ class DuckDBStore:
         try:
             return self._load_tsv_once(files, header, log, compressed)
         except duckdb.Error as exc:
+            if self._in_load:  # DuckDB aborted the transaction: the loader retries
+                raise ScanAborted(files, f"cannot read: {_short(str(exc))}") from exc
             if len(files) > 1:  # find the bad file(s): load one by one
                 rows, problems = 0, []
                 for f in files:
@@ -395,6 +470,17 @@ class DuckDBStore:
                 extra = n - _MAX_LINE_PROBLEMS
                 out.append(InputProblem(path, None, f"{n} malformed lines in all", extra))
         return out
+
+    def salvage_tsv(
+        self, path: Path, header: ZeekHeader, log: str
+    ) -> tuple[int, list[InputProblem]]:
+        """Load the complete lines of a damaged gzip Zeek TSV file, up to the damage."""
+        try:
+            return self._salvage(path, header, log, True)
+        except duckdb.Error as exc:
+            if self._in_load:
+                raise ScanAborted([path], f"cannot read: {_short(str(exc))}") from exc
+            raise StoreError(f"{path}: cannot read: {_short(str(exc))}") from exc
 
     def _salvage(
         self, path: Path, header: ZeekHeader, log: str, compressed: bool
