@@ -77,6 +77,13 @@ class HuntSettings:
         min=0.0,
         max=3600.0,
     )
+    max_line_bytes: int = setting(
+        1 << 20,
+        "Longest input line read, in bytes (characters): a longer one is skipped and"
+        " reported with its file and line, in every format, without being held in memory.",
+        min=1 << 16,
+        max=1 << 30,
+    )
 
     def __post_init__(self) -> None:
         validate(self)

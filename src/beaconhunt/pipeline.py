@@ -116,7 +116,8 @@ def hunt(
     store = store or DuckDBStore(db)
     try:
         store.progress = progress
-        load = load_paths(paths, store, on_file=on_file, sources=sources)
+        load = load_paths(paths, store, on_file=on_file, sources=sources,
+                          max_line=settings.max_line_bytes)  # fmt: skip
         clock["load"] = time.perf_counter() - t0
         result = HuntResult([], load, connections=store.count("conn"))
         span = store.time_span()

@@ -102,3 +102,18 @@ def test_one_bad_file_does_not_lose_the_others(tmp_path: Path) -> None:
     [problem] = report.problems
     assert problem.file.endswith("b.log.gz")
     assert [p.name for p in report.not_logs] == ["conn.log"]
+
+
+def test_a_raw_crlf_inside_one_field_costs_that_record_not_the_file(tmp_path: Path) -> None:
+    # issue 13: with DuckDB's strict mode the whole http.log was unreadable
+    lines = (ZEEK / "http_only" / "http.log").read_text().splitlines(keepends=True)
+    data = [i for i, line in enumerate(lines) if not line.startswith("#")]
+    parts = lines[data[1]].split("\t")
+    parts[9] = parts[9][:5] + "\r\n" + parts[9][5:]  # the URI, cut by a raw CR/LF
+    lines[data[1]] = "\t".join(parts)
+    (tmp_path / "http.log").write_text("".join(lines))
+    _, report = _load(tmp_path / "http.log")
+    assert report.rows["http"] == len(data) - 1
+    # the two halves are reported (DuckDB counts the CR and the LF as line ends)
+    halves = [p.line for p in report.problems if p.line]
+    assert len(halves) == 2 and all(data[1] < n <= data[1] + 3 for n in halves)

@@ -155,14 +155,15 @@ def test_nxlog_own_event_type_does_not_hide_sysmons() -> None:
     assert isinstance(result, Normalized) and "SetValue" in result.row
 
 
-def test_too_long_line_is_skipped_not_held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("beaconhunt.ingest.sysmon._MAX_LINE", 4096)
+def test_too_long_line_is_skipped_not_held(tmp_path: Path) -> None:
     good = _lines("winlogbeat.ndjson")
-    huge = good[0][:-1] + ', "pad": "' + "x" * 20000 + '"}'
-    (tmp_path / "long.ndjson").write_text("\n".join([huge, *good[1:]]) + "\n")
-    _, report = _load(tmp_path / "long.ndjson")
+    huge = good[0][:-1] + ', "pad": "' + "x" * 70000 + '"}'
+    # second: a first line longer than the 64 KiB sniffed cannot name the format
+    (tmp_path / "long.ndjson").write_text("\n".join([good[1], huge, *good[2:]]) + "\n")
+    store = DuckDBStore()
+    report = load_paths([tmp_path / "long.ndjson"], store, max_line=1 << 16)
     assert [(p.line, p.message) for p in report.problems] == [
-        (1, "line longer than 4,096 characters")
+        (2, "line longer than 65,536 characters: skipped")
     ]
     assert _sysmon_rows(report) == 5
 

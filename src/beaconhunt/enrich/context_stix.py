@@ -103,6 +103,8 @@ def parse_stix_bundle(text: str, file: str) -> StixBundle:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{file}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{file}: invalid JSON: nested too deeply") from exc
     if not isinstance(doc, dict) or doc.get("type") != "bundle":
         raise ConfigError(f'{file}:1: not a STIX bundle (expected "type": "bundle")')
     objects = doc.get("objects", [])

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from beaconhunt.errors import InputError, InputProblem
+from beaconhunt.ingest.lines import DEFAULT_MAX_LINE, DUCKDB_BUFFER, guard, lines_longer_than
 from beaconhunt.ingest.network import FlowSink, NetworkReader
 from beaconhunt.ingest.sniff import Sniffed, file_problem, iter_files, sniff
 from beaconhunt.ingest.sysmon import SysmonBatches, read_evtx, read_sysmon_json
@@ -63,8 +64,12 @@ def load_paths(
     store: DuckDBStore,
     on_file: Callable[[str], None] | None = None,
     sources: Sequence[NetworkReader] = (),
+    max_line: int = DEFAULT_MAX_LINE,
 ) -> LoadReport:
     """Read every file under ``paths`` into ``store``; problems are collected, not raised.
+
+    A line longer than ``max_line`` characters is skipped and reported with its
+    file and line, in every format (:mod:`beaconhunt.ingest.lines`).
 
     ``sources`` are extra network readers (field mappings from the config file),
     tried before the built-in formats.
@@ -78,8 +83,11 @@ def load_paths(
     errors: dict[Path, str] = {}
     while True:
         interrupted = store.begin_load()
+        store.max_line = max_line
         try:
-            report = _load_once(paths, store, on_file, sources, care, errors)
+            with guard(max_line) as too_long:
+                report = _load_once(paths, store, on_file, sources, care, errors)
+            report.problems.extend(too_long.problems())
             report.problems.extend(store.drop_impossible())
             report.rows["conn_from_sysmon"] += store.endpoint_connections()
         except ScanAborted as exc:
@@ -181,6 +189,10 @@ def _load_once(
             on_file(files[0].name if len(files) == 1 else f"{len(files)} {log} files")
         rows, problems = store.load_tsv(files, members[0][1], log, compressed)
         report.rows[log] += rows
+        if not compressed:  # lines past DuckDB's buffer are dropped without a reject
+            for f in files:
+                what = f"line longer than {DUCKDB_BUFFER:,} bytes: skipped"
+                problems += [InputProblem(str(f), n, what, 1) for n in lines_longer_than(f)]
         report.problems.extend(problems)
         if rows == 0 and not problems:
             for f in files:

@@ -35,6 +35,8 @@ A file is read with a mapping when its content fits: a CSV whose header row
 holds every mapped column, or JSON lines whose first object has every mapped
 path. Rows that fail (a missing value, a time that does not parse, a port that
 is not a number) are reported with file and line and skipped; the rest load.
+A CSV record is one line: a quoted value may hold the delimiter but not a line
+break, so a quote left open by a cut or damaged line costs that line only.
 Two examples ship in ``docs/mappings/``.
 """
 
@@ -82,6 +84,7 @@ _KEYS = {
 }
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _EPOCH = {"epoch": 1.0, "epoch_ms": 1e-3, "epoch_us": 1e-6, "epoch_ns": 1e-9}
+_LARGEST_COUNT = (1 << 63) - 1
 _PROTO_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmp"}
 
 
@@ -157,20 +160,28 @@ class MappedReader(NetworkReader):
         from beaconhunt.ingest.sniff import open_text
 
         with open_text(path) as fh:
-            rows = self._csv_rows(fh) if self.fmt == "csv" else self._json_rows(fh, sink)
+            rows = self._csv_rows(fh, sink) if self.fmt == "csv" else self._json_rows(fh, sink)
             for line, row in rows:
                 self._one(line, row, sink)
 
-    def _csv_rows(self, fh: io.TextIOBase | Any) -> Iterable[tuple[int, Mapping[str, Any]]]:
-        reader = csv.reader(fh, delimiter=self.delimiter)
+    def _csv_rows(
+        self, fh: io.TextIOBase | Any, sink: FlowSink
+    ) -> Iterable[tuple[int, Mapping[str, Any]]]:
+        # One record per line: a quote left open (a cut line, a stray '"') must not
+        # swallow the lines after it, as a quoted value spanning lines would
         header: list[str] | None = None
-        for row in reader:
+        for n, line in enumerate(fh, start=1):
+            try:
+                row = next(csv.reader([line.rstrip("\r\n")], delimiter=self.delimiter), [])
+            except csv.Error as exc:  # a quoted value longer than csv's field limit
+                sink.problem(n, f"{self.where}: unreadable CSV line: {exc}")
+                continue
             if not row or not any(c.strip() for c in row):
                 continue
             if header is None:
                 header = [h.strip() for h in row]
                 continue
-            yield reader.line_num, dict(zip(header, row, strict=False))
+            yield n, dict(zip(header, row, strict=False))
 
     def _json_rows(self, fh: Any, sink: FlowSink) -> Iterable[tuple[int, Mapping[str, Any]]]:
         for n, line in enumerate(fh, start=1):
@@ -178,7 +189,7 @@ class MappedReader(NetworkReader):
                 continue
             try:
                 obj = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # ValueError: a number of 4,300+ digits
                 sink.problem(n, "not valid JSON")
                 continue
             if not isinstance(obj, dict):
@@ -257,6 +268,8 @@ def _count(v: Any) -> int | None:
     n = int(float(v))
     if n < 0:
         raise ValueError(f"negative byte count {v!r}")
+    if n > _LARGEST_COUNT:  # 1e308 is a float; the store's counts are 64-bit
+        raise ValueError(f"byte count {v!r} out of range")
     return n
 
 

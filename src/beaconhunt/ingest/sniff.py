@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from beaconhunt.errors import InputError
+from beaconhunt.ingest.lines import BoundedText
 from beaconhunt.ingest.network import NetworkReader
 from beaconhunt.ingest.sysmon_fields import json_layout as sysmon_layout
 
@@ -105,11 +106,15 @@ def is_gzip(path: Path) -> bool:
         return fh.read(2) == _GZIP_MAGIC
 
 
-def open_text(path: Path) -> IO[str]:
-    """Open a (possibly gzip-compressed) file as UTF-8 text, replacing bad bytes."""
+def open_text(path: Path) -> BoundedText:
+    """Open a (possibly gzip-compressed) file as UTF-8 text, replacing bad bytes, with
+    lines bounded by the current load's limit (:mod:`beaconhunt.ingest.lines`)."""
+    raw: IO[str]
     if is_gzip(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return path.open("r", encoding="utf-8", errors="replace")
+        raw = io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")  # noqa: SIM115 (closed by BoundedText)
+    else:
+        raw = path.open("r", encoding="utf-8", errors="replace")
+    return BoundedText(raw, str(path))
 
 
 def _head(path: Path) -> tuple[bytes, bool]:

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from beaconhunt.errors import InputProblem
 from beaconhunt.ingest.sniff import open_text
@@ -51,8 +51,6 @@ __all__ = ["SysmonBatches", "read_evtx", "read_sysmon_json"]
 _EVTX_CHUNK = 65536
 #: More records than a 64 KiB chunk can hold (a record takes well over 8 bytes).
 _MAX_CHUNK_RECORDS = _EVTX_CHUNK // 8
-#: A JSON line longer than this (characters) is skipped, not read into memory.
-_MAX_LINE = 8 << 20
 #: Problems listed per file and kind before only a total is given.
 _MAX_LISTED = 5
 #: An EVTX file that keeps failing after this many unreadable chunks is given up.
@@ -176,10 +174,7 @@ def read_sysmon_json(path: Path, layout: str, out: SysmonBatches) -> Iterator[st
     lineno = 0
     try:
         with open_text(path) as fh:
-            for lineno, line in _lines(fh):
-                if line is None:
-                    log.bad_record(lineno, f"line longer than {_MAX_LINE:,} characters")
-                    continue
+            for lineno, line in enumerate(fh, start=1):  # too-long lines: see ingest.lines
                 if lineno == 1:
                     line = line.lstrip("\ufeff")
                 if not line.strip():
@@ -191,19 +186,6 @@ def read_sysmon_json(path: Path, layout: str, out: SysmonBatches) -> Iterator[st
     except (OSError, EOFError, zlib.error) as exc:
         log.whole_file(lineno + 1, f"stopped reading: {exc} (records before it are kept)")
     log.finish()
-
-
-def _lines(fh: IO[str]) -> Iterator[tuple[int, str | None]]:
-    """Numbered lines; None for one too long to hold (the rest of it is skipped)."""
-    lineno = 0
-    while line := fh.readline(_MAX_LINE):
-        lineno += 1
-        if len(line) < _MAX_LINE or line.endswith("\n"):
-            yield lineno, line
-            continue
-        while (rest := fh.readline(_MAX_LINE)) and not rest.endswith("\n"):
-            pass
-        yield lineno, None
 
 
 def _json_line(

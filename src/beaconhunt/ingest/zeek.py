@@ -9,7 +9,9 @@ streaming, one line at a time, so a broken line costs only itself.
 from __future__ import annotations
 
 import json
+import math
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,58 +123,84 @@ def _str(value: object) -> str | None:
     return str(value)
 
 
-def _int(value: object) -> int | None:
+class _OutOfRange(ValueError):
+    """A number the store's column cannot hold (a 30-digit port, 1e400 bytes)."""
+
+
+def _int(value: object, top: int) -> int | None:
+    """A whole number (None when absent, not a number or not finite); ``_OutOfRange``
+    beyond +-``top``. Negative and too-large ports fit and are dropped, counted, later."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
     if isinstance(value, str):
         try:
-            return int(float(value))
+            value = float(value)
         except ValueError:
             return None
-    return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = int(value)
+    if not isinstance(value, int):
+        return None
+    if not -top - 1 <= value <= top:
+        raise _OutOfRange
+    return value
 
 
 def _float(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
             return float(value)
-        except ValueError:
-            return None
+        if isinstance(value, str):
+            return float(value)
+    except ValueError:
+        return None
+    except OverflowError:  # an integer of more than 308 digits
+        raise _OutOfRange from None
     return None
 
 
-_INT_COLS = {"src_port", "dst_port", "bytes_out", "bytes_in", "trans_depth", "pkts_out", "pkts_in"}
+_INTEGER, _BIGINT = (1 << 31) - 1, (1 << 63) - 1
+#: integer columns and the largest value each holds in the store (INTEGER or BIGINT)
+_INT_COLS = {"src_port": _INTEGER, "dst_port": _INTEGER, "trans_depth": _INTEGER,
+             "bytes_out": _BIGINT, "bytes_in": _BIGINT, "pkts_out": _BIGINT,
+             "pkts_in": _BIGINT}  # fmt: skip
 _FLOAT_COLS = {"duration"}
 
 
-def _append(batch: dict[str, list[object]], log: str, obj: dict[str, object]) -> bool:
-    """Normalize one record into ``batch``; False when it has no usable time."""
-    ts = parse_zeek_time(obj.get("ts"))
+def _append(batch: dict[str, list[object]], log: str, obj: dict[str, object]) -> str | None:
+    """Normalize one record into ``batch``; what is wrong with it (then nothing is added)."""
+    try:
+        ts = parse_zeek_time(obj.get("ts"))
+    except OverflowError:  # an integer of more than 308 digits
+        ts = None
     if ts is None:
-        return False
+        return "record has no valid 'ts'"
     mapping = FIELD_MAPS[log]
-    if not batch:
-        batch.update({col: [] for col in mapping})
+    row: list[object] = []
     for col, zf in mapping.items():
         if col == "ts":
-            batch[col].append(ts)
+            row.append(ts)
             continue
         raw = _get(obj, zf)
-        if col in _INT_COLS:
-            batch[col].append(_int(raw))
-        elif col in _FLOAT_COLS:
-            batch[col].append(_float(raw))
-        else:
-            batch[col].append(_str(raw))
-    return True
+        try:
+            if col in _INT_COLS:
+                row.append(_int(raw, _INT_COLS[col]))
+            elif col in _FLOAT_COLS:
+                row.append(_float(raw))
+            else:
+                row.append(_str(raw))
+        except _OutOfRange:
+            shown = repr(raw)
+            return f"{zf} is out of range: {shown[:40]}{'...' if len(shown) > 40 else ''}"
+    if not batch:
+        batch.update({col: [] for col in mapping})
+    for col, value in zip(mapping, row, strict=True):
+        batch[col].append(value)
+    return None
 
 
 def read_json_records(
@@ -181,8 +209,9 @@ def read_json_records(
     """Parse Zeek JSON lines from ``path`` into ``out``; yield a log name each
     time its batch grows past 100k rows so the caller can flush it to the store.
 
-    Lines that are not JSON objects, or lack a time, are counted and reported
-    with their line number (the first ``max_problems`` per file, then a total).
+    Lines that are not JSON objects, lack a time, or hold a number no column can
+    (a 30-digit port, 1e400 bytes) are counted and reported with their line number
+    (the first ``max_problems`` per file, then a total).
     Logs other than conn/dns/ssl/http (x509, files, kerberos...) are skipped
     silently: they are valid, just not used.
     """
@@ -197,11 +226,16 @@ def read_json_records(
                     continue
                 try:
                     obj = json.loads(line)
-                except json.JSONDecodeError as exc:
+                except (ValueError, RecursionError) as exc:  # ValueError: 4,300+ digits
                     bad += 1
+                    why = (
+                        exc.msg if isinstance(exc, json.JSONDecodeError)
+                        else "number too long" if isinstance(exc, ValueError)
+                        else "nested too deeply"
+                    )  # fmt: skip
                     if bad <= max_problems:
                         out.problems.append(
-                            InputProblem(name, lineno, f"not valid JSON ({exc.msg})", 1)
+                            InputProblem(name, lineno, f"not valid JSON ({why})", 1)
                         )
                     continue
                 if not isinstance(obj, dict):
@@ -213,16 +247,15 @@ def read_json_records(
                 if log not in FIELD_MAPS:
                     continue
                 batch = out.columns.setdefault(log, {})
-                if not _append(batch, log, obj):
+                error = _append(batch, log, obj)
+                if error:
                     bad += 1
                     if bad <= max_problems:
-                        out.problems.append(
-                            InputProblem(name, lineno, "record has no valid 'ts'", 1)
-                        )
+                        out.problems.append(InputProblem(name, lineno, error, 1))
                     continue
                 if len(batch["ts"]) >= 100_000:
                     yield log
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a damaged gzip member
         out.problems.append(
             InputProblem(name, lineno + 1, f"stopped reading: {exc} (data before it is kept)")
         )

@@ -24,7 +24,8 @@ def _visible(ch: str) -> str:
     if ch in _BIDI:
         return "?"
     cat = unicodedata.category(ch)
-    if cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
+    # Zl/Zp (U+2028, U+2029) end a line for str.splitlines, JavaScript and some viewers
+    if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
         return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
     return ch
 
@@ -35,8 +36,9 @@ _PLAIN = re.compile(r"^[\x20-\x7e]*$")
 def terminal_text(value: object, max_len: int = 80) -> str:
     """``value`` as a printable one-line string of at most ``max_len`` characters.
 
-    Control, format and unassigned characters become ``\\xNN`` escapes;
-    bidirectional overrides become ``?``; longer text ends in ``…``.
+    Control, format, line/paragraph separator and unassigned characters become
+    ``\\xNN`` (``\\uNNNN``) escapes; bidirectional overrides become ``?``; longer
+    text ends in ``…``.
     """
     if value is None:
         return "-"

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from beaconhunt.enrich.network import Networks
 from beaconhunt.errors import InputProblem, StoreError
+from beaconhunt.ingest.lines import DEFAULT_MAX_LINE
 from beaconhunt.ingest.network import FLOW_COLUMNS
 from beaconhunt.ingest.zeek import ZeekHeader
 from beaconhunt.normalize.destination import (
@@ -226,6 +227,8 @@ class DuckDBStore:
         #: a conn_long.log was loaded: rows repeat uids until finish_load dedupes them
         self.repeats_uids = False
         self._in_load = False
+        #: longest Zeek TSV line read, in bytes (``beaconhunt.ingest.lines``)
+        self.max_line = DEFAULT_MAX_LINE
 
     # -- housekeeping -----------------------------------------------------------------------
 
@@ -384,13 +387,17 @@ class DuckDBStore:
             if needs_empty:
                 params.append(header.empty_field)
             select.append(f"{expr} AS {col}")
+        # strict_mode off: in strict mode DuckDB records one error per surplus field of a
+        # line, each with the whole line, so one line of 100,000 tabs took 22 s and
+        # 3.2 GB (quadratic). Off, a line with surplus fields keeps its header's fields
+        # (bad values in them still reject it); short lines are still rejected.
         scan = (
             "read_csv(?, delim = ?, quote = '', escape = '', comment = '#', header = false,"
             " nullstr = ?, columns = ?, auto_detect = false, ignore_errors = true,"
             " store_rejects = true, rejects_table = '_rej', rejects_scan = '_rejscan',"
-            " null_padding = false, compression = ?)"
+            " null_padding = false, strict_mode = false, max_line_size = ?, compression = ?)"
         )
-        scan_params = [header.separator, header.unset_field, columns]
+        scan_params = [header.separator, header.unset_field, columns, max(self.max_line, 1 << 16)]
         scan_params.append("gzip" if compressed else "none")
         sql = f"(SELECT {', '.join(select)} FROM {scan})"
         # parameters appear in text order: projection first, then the scan

@@ -10,7 +10,10 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-__all__ = ["address", "show", "whole_number"]
+__all__ = ["LARGEST_COUNT", "address", "show", "whole_number"]
+
+#: The largest count the store holds (a signed 64-bit BIGINT): a larger one is out of range.
+LARGEST_COUNT = (1 << 63) - 1
 
 
 def show(text: str) -> str:
@@ -28,7 +31,7 @@ def address(text: str) -> str:
         raise ValueError(f"not an IP address: {show(text)}") from None
 
 
-def whole_number(text: str, what: str, top: int = 1 << 63) -> int:
+def whole_number(text: str, what: str, top: int = LARGEST_COUNT) -> int:
     """A port or count written in ASCII digits, from 0 to ``top``; ``ValueError``
     (``unreadable <what> '...'`` or ``<what> '...' out of range``) otherwise."""
     if not (text.isascii() and text.isdigit()):

@@ -232,7 +232,7 @@ class _Reader:
             return "not tcp/udp/icmp"
         src, dst = address(_need(f, "SRC")), address(_need(f, "DST"))
         if proto == "icmp":
-            sport, dport = _number(f.get("TYPE")), _number(f.get("CODE"))
+            sport, dport = _icmp(f.get("TYPE"), "TYPE"), _icmp(f.get("CODE"), "CODE")
         else:
             sport, dport = (
                 whole_number(_need(f, "SPT"), "SPT", 65535),
@@ -251,8 +251,10 @@ def _need(f: _Packet, key: str) -> str:
     return value
 
 
-def _number(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
+def _icmp(text: str, key: str) -> int | None:
+    """An ICMP type or code (Zeek's ports for ICMP), None when absent; ``ValueError``
+    above 255 (both are one byte)."""
+    return whole_number(text, key, 255) if text.isascii() and text.isdigit() else None
 
 
 class NetfilterReader(NetworkReader):

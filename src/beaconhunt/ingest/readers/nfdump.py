@@ -118,13 +118,14 @@ from __future__ import annotations
 import csv
 import heapq
 import itertools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
-from beaconhunt.ingest.readers._fields import address, show
+from beaconhunt.ingest.readers._fields import LARGEST_COUNT, address, show
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = ["READER", "V16_COLUMNS", "V16_HEADER", "NfdumpReader", "layout_of"]
@@ -277,7 +278,7 @@ def _epoch(text: str) -> float:
         value = float(t)
     except ValueError:
         raise ValueError(f"unreadable time {show(text)}") from None
-    if not value >= 0:  # negative or NaN
+    if not 0 <= value < math.inf:  # negative, NaN or infinite
         raise ValueError(f"unreadable time {show(text)}")
     return value / 1000.0 if value > 1e11 and t.isdigit() else value
 
@@ -296,7 +297,7 @@ def _any_time(text: str, cache: dict[str, float]) -> float:
     return _epoch(t)
 
 
-def _int(text: str, what: str, top: int = 1 << 63) -> int:
+def _int(text: str, what: str, top: int = LARGEST_COUNT) -> int:
     """A count or port: a whole number from 0 to ``top``."""
     try:
         n = int(text)
@@ -312,7 +313,7 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise ValueError(f"unreadable duration {show(text)}") from None
-    if not value >= 0:
+    if not 0 <= value < math.inf:  # negative, NaN or infinite
         raise ValueError(f"unreadable duration {show(text)}")
     return value
 
@@ -438,7 +439,12 @@ class _Pairer:
             _emit_one_way(self.sink, f)
 
     def finish(self) -> None:
-        self._expire(float("inf"))
+        self._expire(math.inf)
+        for _, _, f in self.heap:  # ends no float reaches (1e308 + 1e308): given up too
+            if not f.paired:
+                _emit_one_way(self.sink, f)
+        self.heap.clear()
+        self.pending.clear()
 
 
 # -- the reader -------------------------------------------------------------------------------
@@ -560,7 +566,11 @@ class NfdumpReader(NetworkReader):
             if not comma:
                 cells = line.split()
             else:
-                cells = line.split(",") if '"' not in line else next(csv.reader([line]))
+                try:
+                    cells = line.split(",") if '"' not in line else next(csv.reader([line]))
+                except csv.Error as exc:  # a quoted cell longer than csv's field limit
+                    sink.problem(n, f"unreadable CSV line: {exc}")
+                    continue
             if len(cells) != width:
                 sink.problem(n, f"{len(cells)} fields where the header has {width}")
                 continue

@@ -84,6 +84,7 @@ direct-IP implant that Zeek escalates on it is monitored instead.
 from __future__ import annotations
 
 import csv
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,6 +114,11 @@ _SUBTYPE_SKIPS = {
     "deny": "denied (subtype deny)",
 }
 _DETECT_LINES = 5
+#: A High Resolution Timestamp (``2026-11-03T09:00:05.123+01:00``): its shape, and the zone.
+_HIRES_SHAPE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
+    r"(?:([+-])([0-9]{2}):?([0-9]{2}))?"
+)
 
 
 def _cells(line: str) -> list[str] | None:
@@ -149,7 +155,6 @@ class _Values:
 
     def __init__(self) -> None:
         self.days: dict[str, float] = {}
-        self.offsets: dict[str, float] = {}
 
     def clock(self, text: str) -> float:
         """``YYYY/MM/DD hh:mm:ss`` as epoch seconds, read as UTC."""
@@ -171,17 +176,15 @@ class _Values:
         """The UTC offset (seconds) of a High Resolution Timestamp; 0 when absent."""
         if len(text) < 20 or text[10:11] != "T" or text.endswith("Z"):
             return 0.0
-        zone = text[-6:]
-        found = self.offsets.get(zone)
-        if found is None:
-            try:
-                tz = datetime.fromisoformat(text).utcoffset()
-            except ValueError:
-                raise ValueError(f"unreadable high resolution timestamp {show(text)}") from None
-            found = tz.total_seconds() if tz is not None else 0.0
-            if len(self.offsets) < 64:
-                self.offsets[zone] = found
-        return found
+        # every line is checked the same way: the offset comes from the zone alone (the
+        # date and time are Start Time's), so a value is never accepted only because an
+        # earlier line had the same zone
+        m = _HIRES_SHAPE.fullmatch(text)
+        if m is None or (m[1] and (int(m[2]) > 23 or int(m[3]) > 59)):
+            raise ValueError(f"unreadable high resolution timestamp {show(text)}")
+        if not m[1]:
+            return 0.0
+        return (1 if m[1] == "+" else -1) * (int(m[2]) * 3600 + int(m[3]) * 60.0)
 
 
 def _traffic(cells: list[str], v: _Values, sink: FlowSink) -> None:

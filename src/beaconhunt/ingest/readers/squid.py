@@ -117,7 +117,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
-from beaconhunt.ingest.readers._fields import show
+from beaconhunt.ingest.readers._fields import show, whole_number
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = [
@@ -255,9 +255,7 @@ class _Record(NamedTuple):
 
 
 def _count(text: str, what: str) -> int:
-    if not text.isdigit():
-        raise ValueError(f"unreadable {what} {show(text)}")
-    return int(text)
+    return whole_number(text, what)  # bounded: a 30-digit size is out of range, not a crash
 
 
 def _client(text: str) -> str:

@@ -124,6 +124,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
+from beaconhunt.ingest.readers._fields import LARGEST_COUNT
 
 __all__ = ["READER", "SuricataReader"]
 
@@ -138,6 +139,8 @@ _DETECT_LINES = 20
 _SERVICES = {"tls": "ssl", "krb5": "krb", "dcerpc": "dce_rpc", "failed": None, "unknown": None}
 _PROTOS = {"ipv6-icmp": "icmp", "icmpv6": "icmp"}
 _ADDRESS_TYPES = ("A", "AAAA")
+#: Ports, and ICMP type and code (Zeek's ports for ICMP), are at most this.
+_PORT_TOP = 65535
 _OTHER = "other event types"
 _TYPE_KEY = '"event_type":"'
 _NETFLOW = "netflow events (flows are read from flow events)"
@@ -289,7 +292,7 @@ def _flow(obj: dict[str, Any], state: _File) -> str | None:
     proto = _proto(obj.get("proto"))
     ports = ("icmp_type", "icmp_code") if proto == "icmp" else ("src_port", "dest_port")
     try:
-        sport, dport = _count(obj, ports[0]), _count(obj, ports[1])
+        sport, dport = _count(obj, ports[0], _PORT_TOP), _count(obj, ports[1], _PORT_TOP)
         out, back = _count(flow, "bytes_toserver"), _count(flow, "bytes_toclient")
         pkts_out, pkts_in = _count(flow, "pkts_toserver"), _count(flow, "pkts_toclient")
     except _NotACount as exc:
@@ -315,7 +318,7 @@ def _flow(obj: dict[str, Any], state: _File) -> str | None:
 def _tls(obj: dict[str, Any], state: _File) -> str | None:
     tls = obj.get("tls")
     if not isinstance(tls, dict):
-        return None
+        return "tls event without a 'tls' object"
     sni = _text(tls.get("sni"))
     if sni is not None:
         _remember(obj, _Name(sni, "sni", False, None), state)
@@ -324,7 +327,7 @@ def _tls(obj: dict[str, Any], state: _File) -> str | None:
     if flow_id is None or ts is None:
         return None
     try:
-        sport, dport = _count(obj, "src_port"), _count(obj, "dest_port")
+        sport, dport = _count(obj, "src_port", _PORT_TOP), _count(obj, "dest_port", _PORT_TOP)
     except _NotACount as exc:
         return str(exc)
     state.sink.tls(
@@ -350,7 +353,7 @@ def _hash(tls: Mapping[str, Any], key: str) -> str | None:
 def _http(obj: dict[str, Any], state: _File) -> str | None:
     http = obj.get("http")
     if not isinstance(http, dict):
-        return None
+        return "http event without an 'http' object"
     url = _text(http.get("url")) or ""
     host = _text(http.get("hostname"))
     if http.get("http_method") == "CONNECT":
@@ -506,12 +509,16 @@ def _time(value: Any) -> float | None:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
-def _count(obj: Mapping[str, Any], key: str) -> int | None:
-    """``obj[key]`` as a non-negative integer, None when absent."""
+def _count(obj: Mapping[str, Any], key: str, top: int = LARGEST_COUNT) -> int | None:
+    """``obj[key]`` as an integer from 0 to ``top``, None when absent."""
     value = obj.get(key)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-        return value
-    raise _NotACount(f"{key} is not a count: {_show(value)}")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _NotACount(f"{key} is not a count: {_show(value)}")
+    if value > top:
+        raise _NotACount(f"{key} is out of range: {_show(value)}")
+    return value
 
 
 def _flow_id(obj: Mapping[str, Any]) -> int | str | None:

@@ -120,7 +120,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from beaconhunt.ingest.network import FlowSink, NetworkReader
-from beaconhunt.ingest.readers._fields import show
+from beaconhunt.ingest.readers._fields import show, whole_number
 from beaconhunt.ingest.readers.squid import (
     DEFAULT_PORTS,
     authority,
@@ -206,7 +206,10 @@ def _cells(line: str, header: _Header) -> list[str]:
         return line.split()
     parts = line.split('"')
     if len(parts) % 2 == 0 or '""' in line:  # "" inside a string, or unbalanced: the slow way
-        return next(csv.reader([line], delimiter=" ", skipinitialspace=True))
+        try:
+            return next(csv.reader([line], delimiter=" ", skipinitialspace=True))
+        except csv.Error as exc:  # a quoted string longer than csv's field limit
+            raise ValueError(f"unreadable quoted strings: {exc}") from None
     out: list[str] = []
     for k, part in enumerate(parts):
         if k % 2:
@@ -254,11 +257,7 @@ class _Clock:
 
 
 def _number(text: str | None, what: str) -> int | None:
-    if text is None:
-        return None
-    if not text.isdigit():
-        raise ValueError(f"unreadable {what} {show(text)}")
-    return int(text)
+    return None if text is None else whole_number(text, what)
 
 
 def _seconds(text: str | None) -> float | None:
@@ -267,7 +266,7 @@ def _seconds(text: str | None) -> float | None:
         return None
     try:
         value = float(text) if "." in text else int(text) / 1000.0
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: more milliseconds than a float holds
         value = math.nan
     if not (value >= 0 and math.isfinite(value)):
         raise ValueError(f"unreadable time-taken {show(text)}")

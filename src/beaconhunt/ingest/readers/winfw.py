@@ -177,8 +177,11 @@ class _Values:
 
 
 def _icmp(cells: list[str], at: int) -> int | None:
-    """An ICMP type or code (Zeek's ports for ICMP), None when absent."""
-    return int(cells[at]) if at >= 0 and cells[at].isascii() and cells[at].isdigit() else None
+    """An ICMP type or code (Zeek's ports for ICMP), None when absent; ``ValueError``
+    above 255 (both are one byte)."""
+    if at < 0 or not (cells[at].isascii() and cells[at].isdigit()):
+        return None
+    return whole_number(cells[at], "ICMP type or code", 255)
 
 
 def _record(cells: list[str], lay: _Layout, v: _Values, sink: FlowSink) -> None:
