@@ -17,7 +17,6 @@ Zeek TSV files are read by DuckDB, which enforces the same limit itself
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -33,8 +32,6 @@ __all__ = ["DEFAULT_MAX_LINE", "BoundedText", "LineGuard", "guard", "lines_longe
 #: far shorter (a Zeek http.log line with a long URI is a few KiB; Windows command
 #: lines stop at 32,767 characters).
 DEFAULT_MAX_LINE = 1 << 20
-_BLOCK = 1 << 18
-_FIRST_BLOCK = 1 << 13
 _SHOWN = 5
 
 
@@ -125,40 +122,20 @@ class BoundedText:
             self._guard.record(self.name, lineno)
 
     def _generate(self) -> Iterator[str]:
-        limit, read = self.limit, self._raw.read
+        # TextIOWrapper.readline(size) reads block by block and stops at a line end
+        # or at ``size`` characters, so a too-long line is never assembled; and the
+        # lines read before damage in a gzip member are all returned first.
+        limit, readline = self.limit, self._raw.readline
         lineno = 0
-        carry = ""
-        skipping = False  # inside a too-long line, looking for its end
-        size = _FIRST_BLOCK  # small first reads: a header costs little, damage is met late
-        while block := read(size):
-            size = min(size * 2, _BLOCK)
-            if skipping:
-                cut = block.find("\n")
-                if cut < 0:
-                    continue
-                block = block[cut + 1 :]
-                skipping = False
-                lineno += 1
-                yield "\n"
-            data = carry + block if carry else block
-            end = data.rfind("\n") + 1
-            if end:
-                lines = io.StringIO(data[:end], newline="\n").readlines()
-                for line in lines:
-                    if len(line) > limit + 1:
-                        self._skipped(lineno + 1)
-                        line = "\n"
-                    lineno += 1
-                    yield line
-            carry = data[end:]
-            if len(carry) > limit:
-                self._skipped(lineno + 1)
-                carry, skipping = "", True
-        if skipping:  # the file ended inside a too-long line
+        while line := readline(limit + 1):
             lineno += 1
+            if len(line) <= limit or line.endswith("\n"):
+                yield line
+                continue
+            while (rest := readline(limit + 1)) and not rest.endswith("\n"):
+                pass
+            self._skipped(lineno)
             yield "\n"
-        elif carry:
-            yield carry
 
 
 #: Lines DuckDB 2.0's CSV reader drops without a reject: longer than its 32 MiB buffer.
