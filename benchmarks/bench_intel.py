@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from beaconhunt.enrich.context import load_intel
+from beaconhunt.enrich.intel import load_intel
 
 
 def main() -> None:

@@ -22,7 +22,8 @@ from beaconhunt.decide import Policy
 from beaconhunt.detect import ScoreSettings
 from beaconhunt.detect.filter import FilterSettings
 from beaconhunt.enrich import Allowlist
-from beaconhunt.enrich.context import load_assets, load_intel, load_whois
+from beaconhunt.enrich.context import load_assets, load_whois
+from beaconhunt.enrich.intel import load_intel
 from beaconhunt.enrich.investigate import Context
 from beaconhunt.pipeline import hunt
 from beaconhunt.synth import Scenario, generate

@@ -32,7 +32,8 @@ from beaconhunt.detect import DnsSettings, LongSessionSettings, ScoreSettings
 from beaconhunt.detect.filter import FilterSettings
 from beaconhunt.enrich import Allowlist
 from beaconhunt.enrich.apps import load_apps
-from beaconhunt.enrich.context import load_assets, load_intel, load_whois
+from beaconhunt.enrich.context import load_assets, load_whois
+from beaconhunt.enrich.intel import load_intel
 from beaconhunt.enrich.investigate import Context
 from beaconhunt.errors import BeaconhuntError, ConfigError, NoUsableInput, StoreError
 from beaconhunt.ingest.mapped import load_sources

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from beaconhunt.enrich.context import Intel, load_intel
 from beaconhunt.enrich.context_stix import parse_pattern
+from beaconhunt.enrich.intel import Intel, load_intel
 from beaconhunt.errors import ConfigError
 
 FIX = Path(__file__).parents[1] / "fixtures" / "context"
@@ -164,7 +164,7 @@ def test_indexed_matching_equals_a_scan_of_the_feed() -> None:
     import ipaddress as ipa
     import random
 
-    from beaconhunt.enrich.context import Intel, IntelIndicator, _host_of
+    from beaconhunt.enrich.intel import Intel, IntelIndicator, host_of
 
     rng = random.Random(4)
     inds = []
@@ -189,7 +189,7 @@ def test_indexed_matching_equals_a_scan_of_the_feed() -> None:
         for i, ind in enumerate(inds):
             if (
                 (ind.kind == "domain" and ind.value in parents)
-                or (ind.kind == "url" and _host_of(ind) in (domain, ip))
+                or (ind.kind == "url" and host_of(ind.kind, ind.value) in (domain, ip))
                 or (ind.kind == "ip" and ind.value == ip)
                 or (ind.kind == "cidr" and addr in ipa.ip_network(ind.value))
             ):
@@ -201,3 +201,49 @@ def test_indexed_matching_equals_a_scan_of_the_feed() -> None:
     for domain, ip in probes:
         got = sorted({inds.index(h.indicator) for h in intel.match(domain, [ip])})
         assert got == sorted(set(scan(domain, ip))), (domain, ip)
+
+
+#: Values of every shape the CSV loader takes a fast path for, and the ones it must not:
+#: case, trailing dots, zones, IPv6, hosts that are addresses, ports, user information.
+_MIXED = [
+    ("Evil.Example", "domain"), ("evil.example.", "domain"), ("x_y-1.test", "domain"),
+    ("198.51.100.7", "ip"), ("2001:DB8::7", "ipv6"), ("fe80::1%eth0", "ip"),
+    ("203.0.113.77/24", "cidr"), ("2001:db8::/32", "net"), ("10.0.0.0/8", "CIDR"),
+    ("http://A.Evil.Example/x", "url"), ("https://203.0.113.9:8443/g", "uri"),
+    ("http://user@b.example/p", "url"), ("http://[2001:db8::9]/z", "url"),
+    ("hxxp://c.example.", "url"), ("http://d.example:80", "URL"), ("1.2.3.4", "IP-DST"),
+]  # fmt: skip
+
+
+def test_csv_fast_path_gives_what_full_validation_gives(tmp_path: Path) -> None:
+    # the loader validates common records inline (intel._csv_records); each record
+    # must come out as _normalise (the full validation) makes it, on the same line
+    from beaconhunt.enrich.intel import _INTEL_TYPES, _KINDS, IntelIndicator, _normalise
+
+    p = tmp_path / "feed.csv"
+    body = ["# a feed", "Indicator, Type, Description", ""]
+    for n, (value, kind) in enumerate(_MIXED * 3):
+        body.append(f'{value},{kind},"seen, {n % 4}"' if n % 2 else f"{value}, {kind},")
+        if n % 7 == 0:
+            body.append("# a comment line")
+    p.write_text("\r\n".join(body) + "\r\n")
+    intel = load_intel(p)
+    expected = []
+    for line_no, line in enumerate(body, start=1):
+        if line_no <= 3 or line.startswith("#"):
+            continue
+        value, kind = line.split(",")[:2]
+        value, code, _ = _normalise(p, line_no, value, _INTEL_TYPES[kind.strip().lower()])
+        desc = line.split(",", 2)[2].strip().strip('"')
+        expected.append(IntelIndicator(value, _KINDS[code], desc, str(p), line_no))
+    assert list(intel.indicators) == expected
+    assert intel.indicators[-1] == expected[-1] and intel.indicators[1:3] == expected[1:3]
+    # and the index built while loading answers as one built from the indicators
+    rebuilt = Intel(tuple(expected))
+    probes = [("www.evil.example", "198.51.100.7"), ("a.evil.example", "203.0.113.9"),
+              ("b.example", "2001:db8::7"), ("c.example", "203.0.113.1"),
+              ("d.example", "10.1.2.3"), ("x_y-1.test", "2001:db8::9"),
+              ("none.example", "fe80::1"), ("other", "1.2.3.4")]  # fmt: skip
+    for domain, ip in probes:
+        assert intel.match(domain, [ip]) == rebuilt.match(domain, [ip]), (domain, ip)
+        assert intel.match(domain, [ip]), (domain, ip)  # each probe hits something

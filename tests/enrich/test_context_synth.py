@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from beaconhunt.enrich.context import load_assets, load_intel, load_whois
+from beaconhunt.enrich.context import load_assets, load_whois
+from beaconhunt.enrich.intel import load_intel
 from beaconhunt.synth.context import write_context
 from beaconhunt.synth.scenario import Scenario
 from beaconhunt.synth.world import build_world

@@ -10,7 +10,8 @@ import pytest
 
 from beaconhunt.config import DecideSettings, EvidenceSettings
 from beaconhunt.enrich.apps import load_apps
-from beaconhunt.enrich.context import load_assets, load_intel, load_whois
+from beaconhunt.enrich.context import load_assets, load_whois
+from beaconhunt.enrich.intel import load_intel
 from beaconhunt.enrich.pivots import (
     DestinationFacts,
     HostFacts,

@@ -12,7 +12,9 @@ What reaches the outputs: the destination name (SNI, Host, DNS query), the Sysmo
 command line, parent image, user and host, the threat-intel description, file and folder
 names and the text of malformed lines. The URI, Referer, User-Agent, Zeek ``uid`` and
 ``ParentCommandLine`` are read (joins, evidence rules) but printed by no output here.
-Defects in code outside ``report/`` and ``cli*.py`` are strict xfails at the end.
+The defects it found (a `#` in a Zeek TSV value, an HTTP Host that names nothing, a lone
+surrogate in Zeek JSON, a file name that is not UTF-8, a first record over 64 KiB) are the
+tests at the end, each failing before its fix.
 """
 
 from __future__ import annotations
@@ -250,30 +252,7 @@ def test_ndjson_keeps_endpoint_values(runs: Runs, b: Beacon) -> None:
     assert rec["processes"][0]["command_line"] == b.kept
 
 
-TSV_HASH = (
-    "store: Zeek TSV is read with DuckDB read_csv(comment='#'), which ends a line at any '#',"
-    " so an ssl.log record whose server_name holds '#' is dropped as malformed and the"
-    " destination name is lost (src/beaconhunt/store/duckdb.py)"
-)
-EMPTY_HOST = (
-    "normalize: an HTTP Host that is not host[:port] (here: holds ']') becomes the empty"
-    " string, not null, and keys the pair by '' (normalize/destination.py _HTTP_MAP)"
-)
-
-
-def _domain_cases() -> Iterator[Any]:
-    for b in BEACONS:
-        if b.route == "tsv" and "#" in b.entry.value:
-            yield pytest.param(b, marks=pytest.mark.xfail(strict=True, reason=TSV_HASH), id=_id(b))
-        elif b.domain == "":
-            yield pytest.param(
-                b, marks=pytest.mark.xfail(strict=True, reason=EMPTY_HOST), id=_id(b)
-            )
-        else:
-            yield pytest.param(b, id=_id(b))
-
-
-@pytest.mark.parametrize("b", list(_domain_cases()))
+@pytest.mark.parametrize("b", [pytest.param(b, id=_id(b)) for b in BEACONS])
 def test_ndjson_names_the_destination(runs: Runs, b: Beacon) -> None:
     # names are lower-cased, an HTTP Host loses its port; unknown is null, never ""
     assert record(runs, b)["dst_domain"] == (b.domain or None)
@@ -466,17 +445,7 @@ def test_a_hostile_file_name_is_shown_inert(runs: Runs, i: int, h: Hostile) -> N
     assert line.startswith(f"warning: {terminal_text(str(folder / name), 300)}:10: ")
 
 
-# -- defects in code this work may not change, shown by strict xfails -------------------------
-
-SURROGATE = (
-    "ingest/store: a Zeek JSON string holding a lone surrogate (\\ud800) stops the whole hunt"
-    " with a traceback (pyarrow UnicodeEncodeError in DuckDBStore.append); Sysmon replaces"
-    " them with U+FFFD"
-)
-NOT_UTF8_NAME = (
-    "ingest/store: a file name that is not UTF-8 (latin-1 'caf\\xe9.log') stops the whole"
-    " hunt with a traceback (duckdb InvalidInputException in DuckDBStore.record_input)"
-)
+# -- defects the corpus found, each fixed with its test ------------------------------------
 
 
 def _zeek_json(folder: Path, host: str) -> None:
@@ -495,7 +464,6 @@ def _zeek_json(folder: Path, host: str) -> None:
     (folder / "http.log").write_text("".join(json.dumps(h) + "\n" for h in http), "utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason=SURROGATE)
 def test_a_lone_surrogate_in_zeek_json_costs_only_its_value(tmp_path: Path) -> None:
     _zeek_json(tmp_path, "a\ud800b.example")  # json.dumps writes it as the escape \ud800
     code, out, err = invoke(["hunt", str(tmp_path), "--format", "ndjson", "--min-score", "0"])
@@ -503,23 +471,21 @@ def test_a_lone_surrogate_in_zeek_json_costs_only_its_value(tmp_path: Path) -> N
     assert [json.loads(ln)["src_ip"] for ln in out.splitlines()] == ["10.7.7.7"]
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_UTF8_NAME)
 def test_a_file_name_that_is_not_utf8_is_read(tmp_path: Path) -> None:
-    raw = os.fsencode(tmp_path) + b"/caf\xe9-conn.log"
+    (tmp_path / "logs").mkdir()
+    raw = os.fsencode(tmp_path / "logs") + b"/caf\xe9-conn.log"
     Path(os.fsdecode(raw)).write_bytes((ZEEK / "basic" / "conn.log").read_bytes())
-    code, _, err = invoke(["hunt", str(tmp_path), "--format", "ndjson"])
+    code, out, err = invoke(["hunt", str(tmp_path / "logs"), "--format", "ndjson"])
     assert code == 0, err
     assert terminal_problems(err) == []
+    assert out.strip()  # the file's beacon is found
+    db = str(tmp_path / "hunt.duckdb")
+    for _ in range(2):  # recorded in the store's inputs, and known again the second time
+        code, _, err = invoke(["hunt", str(tmp_path / "logs"), "--db", db, "--format", "ndjson"])
+        assert code == 0, err
+    assert "already in the store" in plain(err)
 
 
-BIG_FIRST_RECORD = (
-    "ingest: a file is recognised from its first 64 KiB (sniff._HEAD_BYTES); a Sysmon file"
-    " whose first event holds a Windows-sized command line and parent command line (2 x"
-    " 32,767 characters) is 'not a log' and skipped whole"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=BIG_FIRST_RECORD)
 def test_a_long_first_event_does_not_hide_the_file(tmp_path: Path) -> None:
     lines = (FIXTURES / "sysmon_basic" / "sysmon.jsonl").read_text().splitlines()
     first = json.loads(lines[0])
@@ -532,7 +498,6 @@ def test_a_long_first_event_does_not_hide_the_file(tmp_path: Path) -> None:
     assert "c2.badsite.example" in {json.loads(ln)["dst_domain"] for ln in out.splitlines()}
 
 
-@pytest.mark.xfail(strict=True, reason=TSV_HASH)
 def test_a_hash_sign_in_a_zeek_tsv_field_keeps_the_record(tmp_path: Path) -> None:
     lines = (ZEEK / "basic" / "ssl.log").read_text().splitlines()
     lines = [ln.replace("C2.BadSite.example", "c2#x.example") for ln in lines]

@@ -38,9 +38,45 @@ def test_impossible_values_cost_their_rows_only(tmp_path: Path) -> None:
     ])  # type: ignore[list-item]  # fmt: skip
     res = hunt([bad])
     assert res.connections == good.connections - 8
-    problems = [p for p in res.load.problems if p.file == "conn records"]
-    assert len(problems) == 1 and problems[0].skipped == 8
+    # each said with its file and line: the first five, then the count of the rest
+    listed = [p for p in res.load.problems if p.file == str(bad) and p.line is not None]
+    data_lines = [n for n, ln in enumerate(bad.read_text().splitlines(), 1) if ln[:1] != "#"]
+    assert [p.line for p in listed] == data_lines[:5]
+    shown = ["nan", "inf", "-inf", "1e+300", "-5"]
+    assert [p.message.split(" is ")[0] for p in listed] == [f"timestamp {v}" for v in shown]
+    assert sum(p.skipped for p in res.load.problems if p.file == str(bad)) == 8
+    assert not [p for p in res.load.problems if p.file == "conn records"]
+    assert res.load.rows["conn"] == good.load.rows["conn"] - 8
     assert res.findings  # the rest is hunted
+
+
+def test_impossible_values_in_zeek_json_and_network_logs_name_their_line(tmp_path: Path) -> None:
+    import json
+
+    lines = (BASIC.parents[1] / "json" / "conn.log").read_text().splitlines()
+    recs = [json.loads(ln) for ln in lines]
+    recs[1]["id.resp_p"], recs[3]["orig_bytes"], recs[4]["duration"] = 70000, -3, -1.5
+    (tmp_path / "z").mkdir()
+    (tmp_path / "z" / "conn.log").write_text(
+        "\n".join([lines[0].replace(str(recs[0]["ts"]), "NaN", 1)]
+                  + [json.dumps(r) for r in recs[1:]]) + "\n")  # fmt: skip
+    res = hunt([tmp_path / "z"])
+    said = {p.line: p.message for p in res.load.problems if p.file.endswith("conn.log")}
+    assert sorted(said) == [1, 2, 4, 5]
+    assert "timestamp nan" in said[1] and "destination port 70000" in said[2]
+    assert "count -3 is negative" in said[4] and "duration -1.5" in said[5]
+    # a network reader: the sink checks what the reader made, the line comes with it
+    eve = Path(__file__).resolve().parents[1] / "fixtures" / "suricata" / "eve.json"
+    events = eve.read_text().splitlines()
+    n, first = next((i, json.loads(e)) for i, e in enumerate(events)
+                    if '"event_type":"flow"' in e)  # fmt: skip
+    first["flow"]["start"] = "2150-01-01T00:00:00.000000+0000"  # no reader checks this itself
+    events[n] = json.dumps(first)
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "eve.json").write_text("\n".join(events) + "\n")
+    res = hunt([tmp_path / "s"])
+    said = {p.line: p.message for p in res.load.problems if p.file.endswith("eve.json")}
+    assert "is not a time" in said[n + 1], said
 
 
 def test_special_files_and_loops_under_a_folder_are_reported_and_skipped(tmp_path: Path) -> None:

@@ -105,6 +105,8 @@ def parse_stix_bundle(text: str, file: str) -> StixBundle:
         raise ConfigError(f"{file}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
     except RecursionError as exc:
         raise ConfigError(f"{file}: invalid JSON: nested too deeply") from exc
+    except ValueError as exc:  # json's limit on integer digits
+        raise ConfigError(f"{file}: invalid JSON: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("type") != "bundle":
         raise ConfigError(f'{file}:1: not a STIX bundle (expected "type": "bundle")')
     objects = doc.get("objects", [])

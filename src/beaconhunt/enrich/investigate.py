@@ -19,8 +19,9 @@ from numpy.typing import NDArray
 from beaconhunt.config import DecideSettings, EvidenceSettings
 from beaconhunt.enrich.allowlist import Allowlist
 from beaconhunt.enrich.apps import AppInventory
-from beaconhunt.enrich.context import AssetInventory, Intel, WhoisDates
+from beaconhunt.enrich.context import AssetInventory, WhoisDates
 from beaconhunt.enrich.domains import registered_domain, shared_suffix
+from beaconhunt.enrich.intel import Intel
 from beaconhunt.enrich.network import Networks
 from beaconhunt.enrich.pivots import (
     DestinationFacts,

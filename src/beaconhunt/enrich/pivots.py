@@ -33,7 +33,8 @@ import numpy as np
 from beaconhunt.config import DecideSettings, EvidenceSettings
 from beaconhunt.detect.reasons import duration
 from beaconhunt.enrich.apps import AppInventory
-from beaconhunt.enrich.context import Asset, IntelHit, WhoisDates
+from beaconhunt.enrich.context import Asset, WhoisDates
+from beaconhunt.enrich.intel import IntelHit
 from beaconhunt.model import Evidence, ProcessShare
 from beaconhunt.report.safe import terminal_text
 from beaconhunt.workhours import WorkHours

@@ -26,7 +26,16 @@ from typing import IO
 
 from beaconhunt.errors import InputProblem
 
-__all__ = ["DEFAULT_MAX_LINE", "BoundedText", "LineGuard", "guard", "lines_longer_than"]
+__all__ = [
+    "DEFAULT_MAX_LINE",
+    "BoundedText",
+    "LineGuard",
+    "current_limit",
+    "current_line",
+    "guard",
+    "lines_longer_than",
+    "valid_unicode",
+]
 
 #: Longest line read, in characters (bytes for ASCII logs): 1 MiB. Real records are
 #: far shorter (a Zeek http.log line with a long URI is a few KiB; Windows command
@@ -59,6 +68,23 @@ class LineGuard:
 
 
 _CURRENT: ContextVar[LineGuard | None] = ContextVar("beaconhunt_line_guard", default=None)
+#: the file opened last with ``open_text`` and not closed (see :func:`current_line`)
+_READING: ContextVar[BoundedText | None] = ContextVar("beaconhunt_reading", default=None)
+
+
+def current_line(name: str) -> int | None:
+    """The line number just read from file ``name`` in the load in progress, if that
+    is the file read last (:class:`BoundedText`): how a record's consumer (the
+    :class:`~beaconhunt.ingest.network.FlowSink`) names the line of a bad record
+    without the reader passing it."""
+    reading = _READING.get()
+    return reading.line if reading is not None and reading.name == name else None
+
+
+def current_limit() -> int:
+    """The line limit of the load in progress (:func:`guard`), or the default."""
+    g = _CURRENT.get()
+    return g.limit if g is not None else DEFAULT_MAX_LINE
 
 
 @contextlib.contextmanager
@@ -88,7 +114,10 @@ class BoundedText:
         self.limit = self._guard.limit if self._guard is not None else DEFAULT_MAX_LINE
         #: line numbers of the lines skipped for length (also told to the guard)
         self.too_long: list[int] = []
+        #: the number of the line returned last
+        self.line = 0
         self._lines = self._generate()
+        _READING.set(self)
 
     # -- file protocol ------------------------------------------------------------------
 
@@ -113,6 +142,8 @@ class BoundedText:
 
     def close(self) -> None:
         self._raw.close()
+        if _READING.get() is self:
+            _READING.set(None)
 
     # -- the bounded splitter -----------------------------------------------------------
 
@@ -129,6 +160,7 @@ class BoundedText:
         lineno = 0
         while line := readline(limit + 1):
             lineno += 1
+            self.line = lineno
             if len(line) <= limit or line.endswith("\n"):
                 yield line
                 continue
@@ -207,3 +239,16 @@ def _check_stretch(fh: IO[bytes], start: int, end: int, length: int) -> list[int
             at = chunk.find(b"\n", at + 1)
         pos += len(chunk)
     return out
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates (from JSON ``\\ud800`` escapes) as U+FFFD.
+
+    ``json.loads`` turns an escaped lone surrogate into a Python string that no
+    UTF-8 store accepts; a correctly paired one stays the character it encodes.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text

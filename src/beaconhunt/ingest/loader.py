@@ -27,11 +27,12 @@ from pathlib import Path
 from beaconhunt.errors import InputError, InputProblem
 from beaconhunt.ingest.lines import DEFAULT_MAX_LINE, DUCKDB_BUFFER, guard, lines_longer_than
 from beaconhunt.ingest.network import FlowSink, NetworkReader
+from beaconhunt.ingest.plausible import impossible_tsv_lines
 from beaconhunt.ingest.sniff import Sniffed, file_problem, iter_files, sniff
 from beaconhunt.ingest.sysmon import SysmonBatches, read_evtx, read_sysmon_json
 from beaconhunt.ingest.zeek import JsonRecords, ZeekHeader, read_json_records, read_tsv_header
 from beaconhunt.normalize.zeek_fields import FIELD_MAPS
-from beaconhunt.store.duckdb import DuckDBStore, ScanAborted
+from beaconhunt.store.duckdb import DuckDBStore, ScanAborted, header_problem
 
 __all__ = ["LoadReport", "load_paths"]
 
@@ -53,6 +54,8 @@ class LoadReport:
     #: valid records read but not used, by reason (``sysmon other channel``,
     #: ``sysmon unused event``): counted, not reported as problems
     skipped_records: Counter[str] = field(default_factory=Counter)
+    #: the Zeek TSV files this load scanned, by log, with their headers
+    tsv_files: dict[str, list[tuple[Path, ZeekHeader]]] = field(default_factory=dict)
 
     @property
     def skipped_lines(self) -> int:
@@ -88,7 +91,7 @@ def load_paths(
             with guard(max_line) as too_long:
                 report = _load_once(paths, store, on_file, sources, care, errors)
             report.problems.extend(too_long.problems())
-            report.problems.extend(store.drop_impossible())
+            report.problems.extend(_locate_impossible(store.drop_impossible(), report, store))
             report.rows["conn_from_sysmon"] += store.endpoint_connections()
         except ScanAborted as exc:
             store.rollback_load()
@@ -164,7 +167,12 @@ def _load_once(
         if log not in FIELD_MAPS:
             report.unused_logs[log or "unnamed"] += 1
             continue
+        why = header_problem(header)
+        if why is not None:  # a damaged header costs its file, not the load
+            report.problems.append(InputProblem(str(path), None, why))
+            continue
         tsv_groups[(log, header.signature(), s.compressed)].append((path, header))
+        report.tsv_files.setdefault(log, []).append((path, header))
 
     def load_group(log: str, members: list[tuple[Path, ZeekHeader]], compressed: bool) -> None:
         together = [m for m in members if not care[m[0]]]
@@ -226,6 +234,43 @@ def _load_once(
     # 3. http/ssl records with no conn record become connections
     report.rows["conn_from_http_ssl"] += store.finish_load()
     return report
+
+
+#: impossible records listed per file (the rest are counted)
+_SHOWN_LINES = 5
+#: the store's tables of Zeek TSV records, and the log each comes from
+_TSV_TABLES = {"conn": "conn", "dns_lookup": "dns", "ssl": "ssl", "http": "http"}
+
+
+def _locate_impossible(
+    dropped: list[InputProblem], report: LoadReport, store: DuckDBStore
+) -> list[InputProblem]:
+    """The store's count of impossible rows per table, as lines of the Zeek TSV files
+    that held them (:func:`beaconhunt.ingest.plausible.impossible_tsv_lines`); rows
+    found in no such file (other formats check their records as they read them) stay
+    a count for their table. Located rows leave the log's count of rows read."""
+    out: list[InputProblem] = []
+    for problem in dropped:
+        table = problem.file.removesuffix(" records")
+        log = _TSV_TABLES.get(table, "")
+        if table == "dns" and report.tsv_files.get("dns"):
+            continue  # the address answers of the lookups said under dns_lookup
+        left = problem.skipped
+        for path, header in report.tsv_files.get(log, []):
+            rejected = store.rejected_lines.get(str(path), set())
+            found = list(impossible_tsv_lines(path, header, log, rejected))
+            shown = found[:_SHOWN_LINES]
+            out += [InputProblem(str(path), n, f"{why}: record skipped", 1) for n, why in shown]
+            if len(found) > len(shown):
+                more = len(found) - len(shown)
+                what = f"{len(found)} impossible records in all"
+                out.append(InputProblem(str(path), None, what, more))
+            left -= len(found)
+            if log != "dns":  # a line is loaded or skipped, not both (dns counts answers)
+                report.rows[log] -= len(found)
+        if left > 0:
+            out.append(InputProblem(problem.file, None, problem.message, left))
+    return out
 
 
 def _load_json(s: Sniffed, store: DuckDBStore, report: LoadReport) -> None:

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from beaconhunt.errors import InputProblem
+from beaconhunt.ingest.lines import current_line
+from beaconhunt.ingest.plausible import connection_problem, time_problem
 
 __all__ = ["FLOW_COLUMNS", "TLS_COLUMNS", "FlowSink", "NetworkReader"]
 
@@ -122,7 +124,14 @@ class FlowSink:
         uid: str | None = None,
     ) -> None:
         """One connection (``ts`` epoch seconds UTC; ``proto`` lower case; packet
-        counts each way where the format has them)."""
+        counts each way where the format has them). An impossible one (a time, port,
+        duration or count no sensor writes: :mod:`beaconhunt.ingest.plausible`) is a
+        problem of its line instead."""
+        why = connection_problem(ts, src_port, dst_port, duration, bytes_out, bytes_in,
+                                 pkts_out, pkts_in)  # fmt: skip
+        if why is not None:
+            self.problem(current_line(self.file), why)
+            return
         f = self._flows
         f["ts"].append(ts)
         f["src_ip"].append(src_ip)
@@ -153,6 +162,10 @@ class FlowSink:
         (any may be missing). Ignored when the loader keeps no TLS records."""
         if self._flush_tls is None:
             return
+        why = connection_problem(ts, src_port, dst_port, None)
+        if why is not None:
+            self.problem(current_line(self.file), why)
+            return
         t = self._tls
         for c, v in (("ts", ts), ("uid", uid), ("src_ip", src_ip), ("src_port", src_port),
                      ("dst_ip", dst_ip), ("dst_port", dst_port)):  # fmt: skip
@@ -178,6 +191,10 @@ class FlowSink:
         ``lookup``: the event is one whole lookup (kept for the DNS detector with its
         ``resolver``, ``qtype`` and ``rcode`` even without an address answer)."""
         if not query or not (answers or lookup):
+            return
+        why = time_problem(ts)
+        if why is not None:
+            self.problem(current_line(self.file), why)
             return
         d = self._dns
         d["ts"].append(ts)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from beaconhunt.errors import InputError
-from beaconhunt.ingest.lines import BoundedText
+from beaconhunt.ingest.lines import BoundedText, current_limit
 from beaconhunt.ingest.network import NetworkReader
 from beaconhunt.ingest.sysmon_fields import json_layout as sysmon_layout
 
@@ -31,9 +31,10 @@ __all__ = ["Sniffed", "file_problem", "iter_files", "json_log_kind", "open_text"
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _EVTX_MAGIC = b"ElfFile\x00"
-#: Lines after a broken first one looked at for a Sysmon JSON layout.
-_SYSMON_PROBE_LINES = 10
+#: Lines after a broken first one probed for a JSON record to sniff.
+_PROBE_LINES = 10
 _HEAD_BYTES = 1 << 16
+_NOT_BLANK = re.compile(rb"\S")
 # conn.log, conn.00:00:00-01:00:00.log.gz, conn_red.log, conn.log.labeled ...
 _NAME_HINT = re.compile(r"^(conn|dns|ssl|http|files|x509|weird|notice)[._-]")
 
@@ -118,19 +119,37 @@ def open_text(path: Path) -> BoundedText:
 
 
 def _head(path: Path) -> tuple[bytes, bool]:
+    """The first 64 KiB of ``path`` (decompressed), or more when its first record is longer.
+
+    A record can be longer than 64 KiB (a Sysmon event with two Windows-sized command
+    lines): then the file is read on to the end of its first line, at most to the line
+    limit of the load (:func:`beaconhunt.ingest.lines.current_limit`), so that it is
+    recognised from a whole record.
+    """
     compressed = is_gzip(path)
-    data = b""
+    limit = max(_HEAD_BYTES, current_limit() * 4 + 4)  # characters: at most 4 bytes each
+    data = bytearray()
     try:
-        if not compressed:
-            with path.open("rb") as fh:
-                return fh.read(_HEAD_BYTES), False
-        with gzip.open(path, "rb") as fh:
-            while len(data) < _HEAD_BYTES and (chunk := fh.read(4096)):
+        opener = gzip.open if compressed else open
+        with opener(path, "rb") as fh:
+            # small reads: a damaged gzip member raises in the read that meets the
+            # damage, and what the earlier ones returned is still a head to sniff
+            while chunk := fh.read(4096):
                 data += chunk
+                if len(data) >= limit:
+                    break
+                if len(data) >= _HEAD_BYTES and b"\n" in chunk and _first_line_ends(data):
+                    break
     except (OSError, EOFError, zlib.error) as exc:
         if not data:  # damaged right at the start: nothing to go on
             raise InputError(f"{path}: cannot read: {exc}") from exc
-    return data[:_HEAD_BYTES], compressed
+    return bytes(data), compressed
+
+
+def _first_line_ends(data: bytearray) -> bool:
+    """Whether ``data`` holds the end of its first non-blank line."""
+    m = _NOT_BLANK.search(data)
+    return m is not None and data.find(b"\n", m.start()) >= 0
 
 
 def name_hint(path: Path) -> str | None:
@@ -158,7 +177,7 @@ def json_log_kind(obj: dict[str, object]) -> str | None:
 
 
 def sniff(path: Path, extra: Sequence[NetworkReader] = ()) -> Sniffed:
-    """Tell what ``path`` holds from its first 64 KiB (decompressed).
+    """Tell what ``path`` holds from its first 64 KiB (decompressed), or first line if longer.
 
     Zeek and Windows event layouts are recognised here; anything else is
     offered to the network log readers (:mod:`beaconhunt.ingest.readers`),
@@ -192,13 +211,11 @@ def _sniff_zeek_or_windows(path: Path, head: bytes, compressed: bool) -> Sniffed
         log = m.group(1) if m else name_hint(path)
         return Sniffed(path, "zeek_tsv", log, compressed)
     if first.lstrip().startswith("{"):
-        try:
-            obj = json.loads(first)
-        except (json.JSONDecodeError, RecursionError):
-            layout = _sysmon_layout_below(text)
-            if layout:  # a broken first record: the reader reports it
-                return Sniffed(path, "sysmon_json", layout, compressed)
-            return Sniffed(path, "unknown", None, compressed, "first line is not valid JSON")
+        obj = _json_or_none(first)
+        if obj is None:  # a broken first record: the reader reports it; sniff the next one
+            obj = _first_json_object_below(text)
+            if obj is None:
+                return Sniffed(path, "unknown", None, compressed, "first line is not valid JSON")
         if not isinstance(obj, dict):
             return Sniffed(path, "unknown", None, compressed, "first line is not a JSON object")
         layout = sysmon_layout(obj)
@@ -215,16 +232,22 @@ def _sniff_zeek_or_windows(path: Path, head: bytes, compressed: bool) -> Sniffed
     return Sniffed(path, "unknown", None, compressed, "not a log format beaconhunt reads")
 
 
-def _sysmon_layout_below(text: str) -> str | None:
-    """The Windows event layout of the first parseable line after the first."""
-    lines = [ln for ln in text.splitlines()[1:] if ln.strip()][:_SYSMON_PROBE_LINES]
+def _json_or_none(line: str) -> object | None:
+    """``line`` parsed as JSON, or None where it is not valid JSON."""
+    try:
+        obj: object = json.loads(line)
+    except (ValueError, RecursionError):  # ValueError: also json's 4,300-digit limit
+        return None
+    return obj
+
+
+def _first_json_object_below(text: str) -> dict[str, object] | None:
+    """The first JSON object among the lines after the first (a few are probed)."""
+    lines = [ln for ln in text.splitlines()[1:] if ln.strip()][:_PROBE_LINES]
     for line in lines:
-        try:
-            obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            continue
+        obj = _json_or_none(line)
         if isinstance(obj, dict):
-            return sysmon_layout(obj)
+            return obj
     return None
 
 

@@ -196,6 +196,9 @@ def _json_line(
     except json.JSONDecodeError as exc:
         log.bad_record(lineno, f"not valid JSON ({exc.msg})")
         return None
+    except ValueError:  # json's limit on integer digits (4,300)
+        log.bad_record(lineno, "not valid JSON (number too long)")
+        return None
     except RecursionError:
         log.bad_record(lineno, "JSON nested too deeply")
         return None
@@ -270,7 +273,7 @@ def _evtx_record(data: Any, rid: int, out: SysmonBatches, log: _FileLog) -> str 
         return None
     try:
         obj = json.loads(data)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: a number of 4,300+ digits
         log.bad_record(rid, f"record is not valid JSON ({type(exc).__name__})")
         return None
     return _take(obj, "evtx_json", rid, out, log)

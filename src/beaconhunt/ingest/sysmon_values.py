@@ -17,6 +17,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from beaconhunt.ingest.lines import valid_unicode
+
 __all__ = ["MAX_TEXT", "as_bool", "as_guid", "as_int", "as_text", "as_time", "clip"]
 
 #: Longest text value kept (characters); Windows command lines stop at 32767.
@@ -56,21 +58,12 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, str):
         if not value:
             return None
-        return value if value.isascii() else _valid_unicode(value)
+        return value if value.isascii() else valid_unicode(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return _valid_unicode(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def _valid_unicode(text: str) -> str:
-    """Replace lone surrogates (JSON ``\\ud800``) that UTF-8 storage would reject."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
+    return valid_unicode(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def clip(text: str | None, name: str, notes: list[str]) -> str | None:

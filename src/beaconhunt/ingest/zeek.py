@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from beaconhunt.errors import InputProblem
+from beaconhunt.ingest.plausible import connection_problem, time_problem
 from beaconhunt.ingest.sniff import json_log_kind, open_text
 from beaconhunt.normalize.zeek_fields import (
     DEFAULT_CONN_FIELDS,
@@ -169,6 +170,7 @@ _INT_COLS = {"src_port": _INTEGER, "dst_port": _INTEGER, "trans_depth": _INTEGER
              "bytes_out": _BIGINT, "bytes_in": _BIGINT, "pkts_out": _BIGINT,
              "pkts_in": _BIGINT}  # fmt: skip
 _FLOAT_COLS = {"duration"}
+_CHECKED = ("src_port", "dst_port", "duration", "bytes_out", "bytes_in", "pkts_out", "pkts_in")
 
 
 def _append(batch: dict[str, list[object]], log: str, obj: dict[str, object]) -> str | None:
@@ -196,6 +198,14 @@ def _append(batch: dict[str, list[object]], log: str, obj: dict[str, object]) ->
         except _OutOfRange:
             shown = repr(raw)
             return f"{zf} is out of range: {shown[:40]}{'...' if len(shown) > 40 else ''}"
+    if log == "conn":  # times, ports and counts no sensor writes: beaconhunt.ingest.plausible
+        rec = dict(zip(mapping, row, strict=True))
+        nums = [v if isinstance(v, int | float) else None for v in map(rec.get, _CHECKED)]
+        why = connection_problem(ts, *nums)
+    else:
+        why = time_problem(ts)
+    if why is not None:
+        return why
     if not batch:
         batch.update({col: [] for col in mapping})
     for col, value in zip(mapping, row, strict=True):

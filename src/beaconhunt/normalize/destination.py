@@ -35,9 +35,10 @@ PAIR_KEY = (
 _HTTP_MAP = """
 CREATE OR REPLACE TEMP TABLE _http_map AS
 SELECT uid,
-       arg_min(lower(regexp_extract(CASE WHEN method = 'CONNECT' THEN coalesce(uri, host)
-                                         ELSE host END,
-                                    '^\\[?([^\\]]*?)\\]?(:[0-9]+)?$', 1)),
+       -- a Host that is not host[:port] or [v6]:port names nothing (NULL, never '')
+       arg_min(NULLIF(lower(regexp_extract(CASE WHEN method = 'CONNECT'
+                                                THEN coalesce(uri, host) ELSE host END,
+                                           '^\\[?([^\\]]*?)\\]?(:[0-9]+)?$', 1)), ''),
                coalesce(trans_depth, 0)) AS host,
        bool_or(method = 'CONNECT') AS is_connect,
        bool_or(method = 'CONNECT' OR starts_with(lower(coalesce(uri, '')), 'http://')) AS proxied,

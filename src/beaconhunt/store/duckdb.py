@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import os
 import re
 import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ import pyarrow as pa
 
 from beaconhunt.enrich.network import Networks
 from beaconhunt.errors import InputProblem, StoreError
-from beaconhunt.ingest.lines import DEFAULT_MAX_LINE
+from beaconhunt.ingest.lines import DEFAULT_MAX_LINE, valid_unicode
 from beaconhunt.ingest.network import FLOW_COLUMNS
+from beaconhunt.ingest.plausible import BAD_PORT_SQL, BAD_TS_SQL
 from beaconhunt.ingest.zeek import ZeekHeader
 from beaconhunt.normalize.destination import (
     build_domain_maps_sql,
@@ -137,10 +139,7 @@ _PERSISTENCE_SQL = {
 }
 
 
-#: Earliest and latest believable timestamps (1970-01-01, 2100-01-01 UTC).
-_TS_MIN, _TS_MAX = 0.0, 4_102_444_800.0
-_BAD_TS = f"NOT (isfinite(ts) AND ts BETWEEN {_TS_MIN} AND {_TS_MAX})"
-_BAD_PORT = "NOT (coalesce({c}, 0) BETWEEN 0 AND 65535)"
+_BAD_TS, _BAD_PORT = BAD_TS_SQL, BAD_PORT_SQL  # the rule: beaconhunt.ingest.plausible
 #: (table, SQL condition of an impossible row, what it says) for drop_impossible.
 _IMPOSSIBLE: tuple[tuple[str, str, str], ...] = (
     ("conn", f"{_BAD_TS} OR ts IS NULL OR NOT isfinite(coalesce(duration, 0))"
@@ -176,6 +175,65 @@ class ScanAborted(StoreError):
 
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+@contextlib.contextmanager
+def _duckdb_names(files: Sequence[Path]) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """Names DuckDB can open ``files`` by, and the way back from them to the files.
+
+    DuckDB takes file names as UTF-8 text, and Linux allows any bytes in a name: a
+    file whose name is not UTF-8 is given as a symbolic link with a plain name in a
+    temporary folder (removed afterwards). Other names are given as they are.
+    """
+    names: list[str] = []
+    back: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        tmp: str | None = None
+        for n, f in enumerate(files):
+            name = str(f)
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                if tmp is None:
+                    tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="beaconhunt-"))
+                link = os.path.join(tmp, f"{n}.log")
+                os.symlink(f.resolve(), link)
+                back[link] = name
+                name = link
+            names.append(name)
+        yield names, back
+
+
+def _path_key(path: Path) -> str:
+    """How the inputs table names a file: its absolute path as text.
+
+    A name that is not UTF-8 (Linux allows any bytes) is kept with its odd bytes as
+    ``\\xe9`` escapes: the store holds only valid UTF-8, and the key stays unique.
+    """
+    return os.fsencode(path.resolve()).decode("utf-8", "backslashreplace")
+
+
+def _arrow(columns: dict[str, list[Any]]) -> pa.Table:
+    """A batch of reader values as an Arrow table; lone surrogates in text become U+FFFD.
+
+    Checked only when Arrow refuses the batch, so good batches cost nothing more.
+    """
+    try:
+        return pa.table(columns)
+    except UnicodeEncodeError:
+        fixed = {
+            c: [valid_unicode(v) if isinstance(v, str) else v for v in vals]
+            for c, vals in columns.items()
+        }
+        return pa.table(fixed)
+
+
+def header_problem(header: ZeekHeader) -> str | None:
+    """Why a Zeek TSV header cannot be scanned (a column name DuckDB would be given), or None."""
+    bad = [f for f in header.fields if not _FIELD_NAME.match(f)]
+    if bad:
+        return f"unusable #fields header (column name {bad[0][:40]!r}): file skipped"
+    return None if header.fields else "no #fields header: file skipped"
 
 
 class DuckDBStore:
@@ -227,6 +285,8 @@ class DuckDBStore:
         #: a conn_long.log was loaded: rows repeat uids until finish_load dedupes them
         self.repeats_uids = False
         self._in_load = False
+        #: every line the Zeek TSV scans of the current import rejected, per file
+        self.rejected_lines: dict[str, set[int]] = {}
         #: longest Zeek TSV line read, in bytes (``beaconhunt.ingest.lines``)
         self.max_line = DEFAULT_MAX_LINE
 
@@ -277,6 +337,7 @@ class DuckDBStore:
             self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_LOAD_MARK, stamp])
         self.con.execute("BEGIN TRANSACTION")
         self._in_load = True
+        self.rejected_lines.clear()
         return earlier
 
     def commit_load(self) -> None:
@@ -314,7 +375,7 @@ class DuckDBStore:
         st = path.stat()
         rows = self.con.execute(
             "SELECT count(*) FROM inputs WHERE path = ? AND size = ? AND mtime = ?",
-            [str(path.resolve()), st.st_size, st.st_mtime],
+            [_path_key(path), st.st_size, st.st_mtime],
         ).fetchall()
         return bool(rows[0][0])
 
@@ -322,7 +383,7 @@ class DuckDBStore:
         st = path.stat()
         self.con.execute(
             "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, now())",
-            [str(path.resolve()), st.st_size, st.st_mtime, log, rows],
+            [_path_key(path), st.st_size, st.st_mtime, log, rows],
         )
 
     def count(self, table: str) -> int:
@@ -359,9 +420,9 @@ class DuckDBStore:
 
     def _tsv_scan(self, header: ZeekHeader, log: str, compressed: bool) -> tuple[str, list[Any]]:
         """``read_csv(...)`` projected onto schema columns, and its parameters (files first)."""
-        bad = [f for f in header.fields if not _FIELD_NAME.match(f)]
-        if bad or not header.fields:
-            raise StoreError(f"unusable #fields header ({bad[0][:40]!r})" if bad else "no #fields")
+        why = header_problem(header)
+        if why is not None:  # the loader checks first (header_problem): a programming error
+            raise StoreError(why)
         wanted = FIELD_MAPS[log]
         by_field = {zf: col for col, zf in wanted.items()}
         columns = {f: _TYPED.get(by_field.get(f, ""), "VARCHAR") for f in header.fields}
@@ -391,15 +452,22 @@ class DuckDBStore:
         # line, each with the whole line, so one line of 100,000 tabs took 22 s and
         # 3.2 GB (quadratic). Off, a line with surplus fields keeps its header's fields
         # (bad values in them still reject it); short lines are still rejected.
+        # no comment character: DuckDB ends a line at a comment character anywhere in it,
+        # so comment = '#' dropped every record with a '#' in a value (a URI fragment, a
+        # hostile server name). Zeek's header lines are then lines of the scan: each is
+        # short or fails a typed column, and _rejects() leaves out lines starting with '#'.
         scan = (
-            "read_csv(?, delim = ?, quote = '', escape = '', comment = '#', header = false,"
+            "read_csv(?, delim = ?, quote = '', escape = '', comment = '', header = false,"
             " nullstr = ?, columns = ?, auto_detect = false, ignore_errors = true,"
             " store_rejects = true, rejects_table = '_rej', rejects_scan = '_rejscan',"
             " null_padding = false, strict_mode = false, max_line_size = ?, compression = ?)"
         )
         scan_params = [header.separator, header.unset_field, columns, max(self.max_line, 1 << 16)]
         scan_params.append("gzip" if compressed else "none")
-        sql = f"(SELECT {', '.join(select)} FROM {scan})"
+        where = ""
+        if columns[header.fields[0]] == "VARCHAR":  # a header line could pass as a record
+            where = f" WHERE NOT starts_with({_quote_ident(header.fields[0])}, '#')"
+        sql = f"(SELECT {', '.join(select)} FROM {scan}{where})"
         # parameters appear in text order: projection first, then the scan
         return sql, [*params, "__FILES__", *scan_params]
 
@@ -432,8 +500,20 @@ class DuckDBStore:
     ) -> tuple[int, list[InputProblem]]:
         self.con.execute("DROP TABLE IF EXISTS _rej")
         self.con.execute("DROP TABLE IF EXISTS _rejscan")
-        scan, params = self._tsv_scan(header, log, compressed)
-        params = [[str(f) for f in files] if p == "__FILES__" else p for p in params]
+        with _duckdb_names(files) as (names, back):
+            scan, params = self._tsv_scan(header, log, compressed)
+            params = [names if p == "__FILES__" else p for p in params]
+            return self._scan_tsv_into(scan, params, files, header, log, back)
+
+    def _scan_tsv_into(
+        self,
+        scan: str,
+        params: list[Any],
+        files: Sequence[Path],
+        header: ZeekHeader,
+        log: str,
+        back: dict[str, str],
+    ) -> tuple[int, list[InputProblem]]:
         if log == "conn":
             self._ensure_maps()
             if self._have_flags[2]:
@@ -455,19 +535,23 @@ class DuckDBStore:
         rows = int(self._execute(f"reading {name}", sql, params)[0][0])
         if log == "dns":
             self.con.execute("DROP TABLE IF EXISTS _dns_scan")
-        return rows, self._rejects()
+        return rows, self._rejects(back)
 
-    def _rejects(self) -> list[InputProblem]:
+    def _rejects(self, back: dict[str, str]) -> list[InputProblem]:
+        """The lines the last scan rejected; ``back`` maps names DuckDB was given to files."""
         rows = self.con.execute(
             # one row per bad line: a line can fail several checks at once
             "SELECT s.file_path, e.line, arg_min(e.error_type, e.column_idx),"
             " arg_min(e.error_message, e.column_idx)"
             " FROM _rej e JOIN _rejscan s USING (scan_id, file_id)"
+            " WHERE NOT starts_with(e.csv_line, '#')"  # Zeek's header and #close lines
             " GROUP BY s.file_path, e.line ORDER BY s.file_path, e.line"
         ).fetchall()
         out: list[InputProblem] = []
         per_file: dict[str, int] = {}
-        for path, line, _etype, msg in rows:
+        for name, line, _etype, msg in rows:
+            path = back.get(name, name)
+            self.rejected_lines.setdefault(path, set()).add(int(line))
             n = per_file.get(path, 0) + 1
             per_file[path] = n
             if n <= _MAX_LINE_PROBLEMS:
@@ -502,6 +586,8 @@ class DuckDBStore:
             if lines == 0:
                 return 0, [problem]
             rows, problems = self._load_tsv_once([plain], header, log, False)
+        if str(plain) in self.rejected_lines:  # the lines are the file's own
+            self.rejected_lines[str(path)] = self.rejected_lines.pop(str(plain))
         fixed = [
             InputProblem(str(path), p.line, p.message, p.skipped)
             if p.file.endswith(".salvaged")
@@ -516,7 +602,7 @@ class DuckDBStore:
             return 0
         schema = TABLES[log]
         arrays = {c: columns.get(c, [None] * len(columns["ts"])) for c in FIELD_MAPS[log]}
-        batch = pa.table(arrays)
+        batch = _arrow(arrays)
         self.con.register("_batch", batch)
         try:
             if log == "conn":
@@ -544,8 +630,8 @@ class DuckDBStore:
         n = len(columns.get("ts", ()))
         if n == 0:
             return 0
-        batch = pa.table({**{c: columns.get(c, [None] * n) for c in FLOW_COLUMNS},
-                          "log": [log] * n})  # fmt: skip
+        batch = _arrow({**{c: columns.get(c, [None] * n) for c in FLOW_COLUMNS},
+                        "log": [log] * n})  # fmt: skip
         cols = ", ".join(f"CAST({c} AS {TABLES['conn'][c]})" for c in FLOW_COLUMNS)
         self.con.register("_fbatch", batch)
         try:
@@ -587,7 +673,7 @@ class DuckDBStore:
         n = len(columns.get("ts", ()))
         if n == 0:
             return 0
-        batch = pa.table({c: columns.get(c, [None] * n) for c in schema})
+        batch = _arrow({c: columns.get(c, [None] * n) for c in schema})
         cols = ", ".join(f"CAST({c} AS {t})" for c, t in schema.items())
         self.con.register("_ebatch", batch)
         try:
