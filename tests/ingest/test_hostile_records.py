@@ -109,3 +109,16 @@ def test_config_values_of_the_wrong_type_are_config_errors(
 ) -> None:
     with pytest.raises(ConfigError, match=f"^cfg.toml \\[x\\]: {message}"):
         build(cls, values, "cfg.toml [x]")
+
+
+def test_a_sysmon_event_dated_2150_names_its_line(tmp_path: Path) -> None:
+    sysmon = Path(__file__).resolve().parents[1] / "fixtures" / "sysmon_basic" / "sysmon.jsonl"
+    lines = sysmon.read_text().splitlines()
+    lines[2] = lines[2].replace('"UtcTime": "2026-', '"UtcTime": "2150-', 1)
+    lines[2] = lines[2].replace('"SystemTime": "2026-', '"SystemTime": "2150-', 1)
+    (tmp_path / "sysmon.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "conn.log").write_bytes(BASIC.read_bytes())
+    res = hunt([tmp_path])
+    said = [(p.line, p.message) for p in res.load.problems if p.file.endswith("sysmon.jsonl")]
+    assert len(said) == 1 and said[0][0] == 3 and "is not a time" in said[0][1]
+    assert not [p for p in res.load.problems if p.file.endswith(" records")]

@@ -495,6 +495,7 @@ def _csv_records(
     ai, ti, di = at
     values, kinds, descriptions, lines = cols._values, cols._kinds, cols._descriptions, cols._lines
     shared, domains, addresses, hosts = cols._shared, index.domains, index.addresses, index.hosts
+    nets = index.nets
     domain_ok, url_host = DOMAIN.match, _URL_HOST.match
     pton, ntop, af = socket.inet_pton, socket.inet_ntop, socket.AF_INET
     for row in rows:
@@ -526,6 +527,18 @@ def _csv_records(
                 pass
             else:
                 _put(addresses, value, i)
+        elif code == 1:  # a network
+            addr, _, plen_text = value.partition("/")
+            try:
+                packed = pton(af, addr)
+                plen = int(plen_text) if plen_text.isdigit() else 99
+            except (OSError, ValueError):
+                plen = 99
+            if plen <= 32:
+                mask = ((1 << plen) - 1) << (32 - plen)
+                number = int.from_bytes(packed, "big") & mask
+                value, done = f"{ntop(af, number.to_bytes(4, 'big'))}/{plen}", True
+                _put(nets.setdefault((4, plen), {}), number, i)
         elif code == 3:  # a URL
             m = url_host(value)
             host = m.group(1).lower() if m else ""

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from beaconhunt.errors import InputProblem
+from beaconhunt.ingest.plausible import time_problem
 from beaconhunt.ingest.sniff import open_text
 from beaconhunt.ingest.sysmon_fields import (
     SILENT_SKIPS,
@@ -157,6 +158,11 @@ def _take(
             out.skipped[result] += 1
         else:
             log.bad_record(where, result)
+        return None
+    ts = result.row[0]  # every endpoint table's first column
+    why = time_problem(ts if isinstance(ts, float | int) else None)
+    if why is not None:  # a time no sensor writes (beaconhunt.ingest.plausible)
+        log.bad_record(where, why)
         return None
     for note in result.notes:
         log.cut_field(where, note)
