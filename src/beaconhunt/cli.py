@@ -38,8 +38,9 @@ from beaconhunt.enrich.investigate import Context
 from beaconhunt.errors import BeaconhuntError, ConfigError, NoUsableInput, StoreError
 from beaconhunt.ingest.mapped import load_sources
 from beaconhunt.pipeline import HuntResult, hunt
-from beaconhunt.report import REPORTERS, TableReporter, terminal_text
+from beaconhunt.report import REPORTERS, TableReporter
 from beaconhunt.report.safe import Messages
+from beaconhunt.util.text import terminal_text
 
 __all__ = ["main"]
 

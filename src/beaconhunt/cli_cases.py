@@ -29,10 +29,11 @@ import click
 
 from beaconhunt.errors import ConfigError
 from beaconhunt.model import Decision, Finding
-from beaconhunt.report.case import finding_from_record, render_case
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.model.record import finding_from_record
+from beaconhunt.report.case import render_case
 from beaconhunt.store.duckdb import DuckDBStore
 from beaconhunt.store.history import AnalystVerdict, History, StoredFinding
+from beaconhunt.util.text import terminal_text
 
 __all__ = ["case_cmd", "decide_cmd", "write_cases"]
 

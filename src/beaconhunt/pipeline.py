@@ -44,10 +44,10 @@ from beaconhunt.errors import NoUsableInput
 from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.network import NetworkReader
 from beaconhunt.model import PIVOTS, Decision, Evidence, Finding, ProcessInfo, ProcessShare, Verdict
-from beaconhunt.report.safe import terminal_text
 from beaconhunt.store import facts as store_facts
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
 from beaconhunt.store.history import History
+from beaconhunt.util.text import terminal_text
 
 __all__ = ["HuntResult", "hunt"]
 

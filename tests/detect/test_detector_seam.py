@@ -15,8 +15,8 @@ from beaconhunt.detect import (
     detectors,
     register_detector,
 )
+from beaconhunt.model.record import finding_record
 from beaconhunt.pipeline import hunt
-from beaconhunt.report.base import finding_record
 from tests.conftest import FIXTURES
 
 

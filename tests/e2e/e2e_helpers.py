@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from beaconhunt.cli import main
 from beaconhunt.lab import Outcome, load_labels, match
 from beaconhunt.model import Finding
-from beaconhunt.report.case import finding_from_record
+from beaconhunt.model.record import finding_from_record
 from beaconhunt.synth import LOGS, SYSMON_FILE, GenerationSummary
 
 #: ``--option`` -> the context file the generator writes next to the logs.

@@ -36,7 +36,7 @@ from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
 from beaconhunt.cli import main
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.util.text import terminal_text
 from tests.conftest import FIXTURES, ZEEK
 from tests.hostile.capture import (
     BAD_SQUID_TIME,

@@ -11,8 +11,8 @@ from dataclasses import replace
 from markdown_it import MarkdownIt
 
 from beaconhunt.model import Decision, Evidence, Finding
-from beaconhunt.report.base import finding_record
-from beaconhunt.report.case import finding_from_record, render_case
+from beaconhunt.model.record import finding_from_record, finding_record
+from beaconhunt.report.case import render_case
 from beaconhunt.report.csv import CsvReporter
 from beaconhunt.report.table import TableReporter
 

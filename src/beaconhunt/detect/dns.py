@@ -71,9 +71,9 @@ from beaconhunt.detect.settings import DnsSettings
 from beaconhunt.enrich.dns_services import DnsService, bundled_services, known_service
 from beaconhunt.enrich.domains import registered_domain, registered_domains
 from beaconhunt.model import Evidence, ScoreComponents
-from beaconhunt.report.safe import terminal_text
 from beaconhunt.store import dns_lookups
 from beaconhunt.store.dns_lookups import Lookups
+from beaconhunt.util.text import terminal_text
 
 __all__ = [
     "DNS_CODES",

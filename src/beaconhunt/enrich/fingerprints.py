@@ -43,7 +43,7 @@ from functools import cache
 from importlib import resources
 
 from beaconhunt.model import Evidence
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.util.text import terminal_text
 
 __all__ = [
     "FINGERPRINT_CODES",

@@ -36,7 +36,7 @@ from beaconhunt.enrich.apps import AppInventory
 from beaconhunt.enrich.context import Asset, WhoisDates
 from beaconhunt.enrich.intel import IntelHit
 from beaconhunt.model import Evidence, ProcessShare
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.util.text import terminal_text
 from beaconhunt.workhours import WorkHours
 
 __all__ = [

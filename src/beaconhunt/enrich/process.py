@@ -74,7 +74,7 @@ from beaconhunt.enrich.process_powershell import (
 from beaconhunt.enrich.process_text import clip, excerpt, tail_excerpt
 from beaconhunt.errors import ConfigError
 from beaconhunt.model import Evidence, ProcessInfo
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.util.text import terminal_text
 
 __all__ = [
     "DEFAULT_LOLBINS",

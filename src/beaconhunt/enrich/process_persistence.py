@@ -55,7 +55,7 @@ from beaconhunt.enrich.process_text import (
     words,
 )
 from beaconhunt.model import Evidence, ProcessInfo
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.util.text import terminal_text
 
 __all__ = [
     "MIN_ARGS_LINK",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.util.text import terminal_text
 
 __all__ = [
     "DASHES",

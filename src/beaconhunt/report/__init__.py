@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from beaconhunt.report.base import Reporter, finding_record, iso_utc
+from beaconhunt.report.base import Reporter
 from beaconhunt.report.csv import CsvReporter
 from beaconhunt.report.ndjson import NdjsonReporter
-from beaconhunt.report.safe import terminal_text
 from beaconhunt.report.table import TableReporter
 
 __all__ = [
@@ -14,9 +13,6 @@ __all__ = [
     "NdjsonReporter",
     "Reporter",
     "TableReporter",
-    "finding_record",
-    "iso_utc",
-    "terminal_text",
 ]
 
 #: ``--format`` name -> reporter class.

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,16 +33,14 @@ from beaconhunt.model import (
     Decision,
     Evidence,
     Finding,
-    ProcessShare,
-    ScoreComponents,
 )
-from beaconhunt.report.base import iso_utc
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.util.text import terminal_text
+from beaconhunt.util.timefmt import iso_utc
 
 if TYPE_CHECKING:
     from beaconhunt.store.history import AnalystVerdict, StoredFinding
 
-__all__ = ["finding_from_record", "interval_histogram", "md_code", "md_text", "render_case"]
+__all__ = ["interval_histogram", "md_code", "md_text", "render_case"]
 
 #: Section title of each evidence pivot, in :data:`beaconhunt.model.PIVOTS` order.
 PIVOT_TITLES: dict[str, str] = {
@@ -99,63 +96,6 @@ def _escape_pipe(m: re.Match[str]) -> str:
     """An odd number of backslashes before a pipe: GFM reads ``\\\\`` pairs first."""
     slashes = m.group(1)
     return slashes + ("\\" if len(slashes) % 2 == 0 else "\\\\") + "|"
-
-
-# -- rebuilding a finding from its record ------------------------------------------------------
-
-
-def _epoch(iso: str) -> float:
-    return datetime.strptime(iso, _ISO).replace(tzinfo=UTC).timestamp()
-
-
-def _process_of(d: dict[str, Any]) -> ProcessShare:
-    return ProcessShare(
-        image=d.get("image"),
-        host=d.get("host"),
-        process_guid=d.get("process_guid"),
-        pid=d.get("pid"),
-        user=d.get("user"),
-        command_line=d.get("command_line"),
-        parent_image=d.get("parent_image"),
-        connections=int(d.get("connections") or 0),
-        share=float(d.get("share") or 0.0),
-    )
-
-
-def finding_from_record(record: dict[str, Any], times: Sequence[float]) -> Finding:
-    """The :class:`Finding` a public record (``finding_record``) was made from.
-
-    The inverse of :func:`beaconhunt.report.base.finding_record` up to its
-    rounding (times to the second, scores to 4 decimals); ``times`` are the
-    connection start times kept by the store.
-    """
-    comps = record.get("components")
-    score = float(record.get("score") or 0.0)
-    return Finding(
-        src_ip=record["src_ip"],
-        src_host=record.get("src_host"),
-        dst_ip=record.get("dst_ip"),
-        dst_domain=record.get("dst_domain"),
-        dst_port=record.get("dst_port"),
-        proto=record.get("proto"),
-        process_image=record.get("process_image"),
-        connections=int(record.get("connections") or 0),
-        first_seen=_epoch(record["first_seen"]),
-        last_seen=_epoch(record["last_seen"]),
-        interval_s=record.get("interval_s"),
-        score=score,
-        decision=Decision(record["decision"]),
-        components=None if comps is None else ScoreComponents(**comps, score=score),
-        bytes_out_median=record.get("bytes_out_median"),
-        bytes_in_median=record.get("bytes_in_median"),
-        dst_ips=tuple(record.get("dst_ips") or ()),
-        processes=tuple(_process_of(p) for p in record.get("processes") or ()),
-        reasons=tuple(Evidence(r["code"], r["text"]) for r in record.get("reasons") or ()),
-        rule=record.get("rule") or "",
-        times=tuple(sorted(float(t) for t in times)),
-        kind=record.get("kind") or "beacon",  # records before the detector seam: beacons
-        info=record.get("details"),
-    )
 
 
 # -- timing -----------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ import json
 from typing import IO
 
 from beaconhunt.model import Finding
-from beaconhunt.report.base import Reporter, finding_record
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.model.record import finding_record
+from beaconhunt.report.base import Reporter
+from beaconhunt.util.text import terminal_text
 
 __all__ = ["CsvReporter"]
 

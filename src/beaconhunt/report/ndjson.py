@@ -6,7 +6,8 @@ import json
 from typing import IO
 
 from beaconhunt.model import Finding
-from beaconhunt.report.base import Reporter, finding_record
+from beaconhunt.model.record import finding_record
+from beaconhunt.report.base import Reporter
 
 __all__ = ["NdjsonReporter"]
 

@@ -9,8 +9,9 @@ from rich.table import Table
 from rich.text import Text
 
 from beaconhunt.model import Decision, Finding
-from beaconhunt.report.base import Reporter, iso_utc
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.report.base import Reporter
+from beaconhunt.util.text import terminal_text
+from beaconhunt.util.timefmt import iso_utc
 
 __all__ = ["TableReporter"]
 

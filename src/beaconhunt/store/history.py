@@ -58,8 +58,8 @@ import pyarrow as pa
 
 from beaconhunt.errors import ConfigError, StoreError
 from beaconhunt.model import Decision, Evidence, Finding
-from beaconhunt.report.base import finding_record
-from beaconhunt.report.safe import terminal_text
+from beaconhunt.model.record import finding_record
+from beaconhunt.util.text import terminal_text
 
 __all__ = [
     "HISTORY_CODES",

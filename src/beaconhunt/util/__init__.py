@@ -1,0 +1,1 @@
+"""Helpers every stage may use: text made safe to show, time formats."""
