@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 
+from beaconhunt.app.case import HISTOGRAM_BINS, interval_histogram
 from beaconhunt.model import Decision, Evidence, Finding, ProcessShare, ScoreComponents
 from beaconhunt.model.record import finding_from_record, finding_record
-from beaconhunt.report.case import HISTOGRAM_BINS, interval_histogram, md_code, md_text, render_case
+from beaconhunt.report.case import md_code, md_text, render_case
 from beaconhunt.store.history import AnalystVerdict, StoredFinding
 
 T0 = 1_790_000_000.0
