@@ -444,10 +444,11 @@ def _print_demo_truth(summary: Any, result: HuntResult, err: Console) -> None:
 _IMPLANT_KINDS = frozenset({"cobalt_strike", "sliver", "havoc", "mythic", "meterpreter"})
 
 
-from beaconhunt.cli_cases import case_cmd, decide_cmd  # noqa: E402
+from beaconhunt.cli_cases import case_cmd, decide_cmd, show_cmd  # noqa: E402
 
 main.add_command(decide_cmd)
 main.add_command(case_cmd)
+main.add_command(show_cmd)
 
 from beaconhunt.cli_lab import evaluate_cmd, generate_cmd  # noqa: E402
 

@@ -27,24 +27,14 @@ from pathlib import Path
 
 import click
 
+from beaconhunt.app.store import VerdictReceipt, Workbench
 from beaconhunt.errors import ConfigError
 from beaconhunt.model import Decision, Finding
-from beaconhunt.model.record import finding_from_record
-from beaconhunt.report.case import render_case
-from beaconhunt.store.duckdb import DuckDBStore
-from beaconhunt.store.history import AnalystVerdict, History, StoredFinding
+from beaconhunt.report.case import render_case, render_markdown
+from beaconhunt.store.history import History, StoredFinding
 from beaconhunt.util.text import terminal_text
 
-__all__ = ["case_cmd", "decide_cmd", "write_cases"]
-
-_EFFECT = {
-    Decision.CLOSE: "close {what} with your note as the reason",
-    Decision.MONITOR: "mark {what} monitor with your note as the reason",
-    Decision.ESCALATE: (
-        "escalate {what}, and flag the process on other hosts and destinations"
-        " (same command line for images under C:\\Windows\\)"
-    ),
-}
+__all__ = ["case_cmd", "decide_cmd", "show_cmd", "write_cases"]
 
 _DB = click.option(
     "--db",
@@ -72,13 +62,12 @@ def _describe(record: dict[str, object]) -> str:
     )
 
 
-def _confirmation(v: AnalystVerdict, stored: StoredFinding) -> str:
-    what = "this destination and process" if v.process_image else "this destination"
+def _confirmation(receipt: VerdictReceipt, stored: StoredFinding) -> str:
+    v = receipt.verdict
     who = terminal_text(v.analyst, 40) if v.analyst else "an analyst"
-    effect = _EFFECT[v.decision].format(what=what)
     return (
         f"{v.finding_id} {_describe(stored.record)}: recorded {v.decision.value} by {who};"
-        f" later hunts with this --db {effect}"
+        f" later hunts with this --db {receipt.effect}"
     )
 
 
@@ -103,15 +92,11 @@ def decide_cmd(finding_id: str, decision: str, note: str, db: Path, analyst: str
     def body() -> None:
         if not note.strip():
             raise ConfigError("--note must say why (it is shown as the reason in later hunts)")
-        store = DuckDBStore(db)
-        try:
-            history = History(store.con)
-            fid = history.resolve_id(finding_id)
-            stored = history.stored_finding(fid)
-            v = history.record_verdict(fid, Decision(decision), note, analyst, time.time())
-        finally:
-            store.close()
-        click.echo(_confirmation(v, stored))
+        with Workbench(db, read_only=False) as wb:
+            fid = wb.resolve(finding_id)
+            stored = wb.stored(fid)
+            receipt = wb.record_verdict(fid, Decision(decision), note, analyst)
+        click.echo(_confirmation(receipt, stored))
 
     _run_body(body)
 
@@ -130,13 +115,8 @@ def case_cmd(finding_id: str, db: Path, output: Path | None) -> None:
 
     def body() -> None:
         # read-only: writing a case file never changes the store (which may be read-only)
-        store = DuckDBStore(db, read_only=True)
-        try:
-            history = History(store.con, read_only=True)
-            fid = history.resolve_id(finding_id)
-            text = _case_text(history, fid)
-        finally:
-            store.close()
+        with Workbench(db) as wb:
+            text = render_markdown(wb.case(wb.resolve(finding_id), generated_at=time.time()))
         if output is None:
             sys.stdout.write(text)
             return
@@ -146,12 +126,6 @@ def case_cmd(finding_id: str, db: Path, output: Path | None) -> None:
             raise ConfigError(f"--output {output}: {exc.strerror or exc}") from exc
 
     _run_body(body)
-
-
-def _case_text(history: History, finding_id: str) -> str:
-    stored = history.stored_finding(finding_id)
-    finding = finding_from_record(stored.record, stored.times)
-    return render_case(finding, history.verdicts(finding_id), stored, generated_at=time.time())
 
 
 def write_cases(
@@ -179,3 +153,22 @@ def write_cases(
             raise ConfigError(f"cannot write case file {path}: {exc.strerror or exc}") from exc
         written.append(path)
     return written
+
+
+@click.command("show")
+@click.argument("finding_id")
+@_DB
+def show_cmd(finding_id: str, db: Path) -> None:
+    """Print one finding in full: summary, evidence by pivot, timing, decision, next steps."""
+    from rich.console import Console
+
+    from beaconhunt.report.show import render_show
+
+    def body() -> None:
+        with Workbench(db) as wb:  # read-only, like case
+            doc = wb.case(wb.resolve(finding_id))
+        console = Console(highlight=False, markup=False, emoji=False,
+                          width=None if sys.stdout.isatty() else 100)  # fmt: skip
+        render_show(doc, console)
+
+    _run_body(body)

@@ -184,3 +184,25 @@ def test_read_only_open_of_a_file_that_is_no_store(tmp_path: Path) -> None:
     duckdb.connect(str(other)).close()
     with pytest.raises(StoreError, match="not a beaconhunt store"):
         DuckDBStore(other, read_only=True)
+
+
+def test_show_prints_the_finding_in_full(db: Path) -> None:
+    f = FINDINGS[1]
+    run("decide", f.finding_id[:6], "escalate", "--note", "unsigned updater", "--db", str(db),
+        "--analyst", "carol")  # fmt: skip
+    code, out, err = run("show", f.finding_id[:6], "--db", str(db))
+    assert code == 0 and err == ""
+    assert out.startswith(f"Case {f.finding_id}: suspicious outbound beaconing")
+    for section in ("Alert summary", "Hypothesis", "Evidence", "Timing",
+                    "Decision and rationale", "Suggested next steps"):  # fmt: skip
+        assert f"\n{section}\n" in out
+    # reasons by pivot, the analyst's verdict, the store's own values
+    assert "2. Timing analysis\n   timing.regular: median interval 60.0 s" in out
+    assert "ESCALATE by carol: unsigned updater" in out
+    assert "c2.example" in out and IMAGE in out
+    assert all(len(line) <= 100 for line in out.splitlines())
+
+
+def test_show_unknown_id_exits_2(db: Path) -> None:
+    code, _, err = run("show", "ffffff", "--db", str(db))
+    assert code == 2 and "no finding ffffff" in err

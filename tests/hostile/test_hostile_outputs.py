@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
+from rich.cells import cell_len
 
 from beaconhunt.cli import main
 from beaconhunt.util.text import terminal_text
@@ -199,12 +200,26 @@ def test_the_table_shows_no_emoji_or_link(runs: Runs) -> None:
 
 
 def test_no_table_row_is_injected(runs: Runs) -> None:
-    lines = plain(runs.stdout["table"]).split("\n")
-    body = [ln for ln in lines[1:] if ln]  # the first line is the title
-    assert all(ln[0] in "┏┃┡│└" for ln in body), next(ln for ln in body if ln[0] not in "┏┃┡│└")
-    numbers = [int(m.group(1)) for ln in body if (m := re.match(r"│ +(\d+) │", ln))]
-    assert numbers == list(range(1, len(runs.records) + 1))
-    assert not any(ln.startswith(("│ 1 │ close", "# ", "warning: all clear")) for ln in lines)
+    # title, header, rule, then two lines per finding (its columns, its why), the footer
+    lines = plain(runs.stdout["table"]).rstrip("\n").split("\n")
+    assert lines[0].startswith("beaconhunt findings: ") and lines[1].startswith("id ")
+    assert set(lines[2]) == {"-"}
+    body, footer = lines[3:-1], lines[-1]
+    assert footer.startswith("beaconhunt show ID")
+    rows, whys = body[0::2], body[1::2]
+    assert all(re.match(r"[0-9a-f]{8} (escalate|monitor|close)", ln) for ln in rows), rows
+    assert all(ln.startswith(" " * 9 + "why: ") for ln in whys), whys
+    ids = {rec["finding_id"][:8] for rec in runs.records.values()}
+    assert [ln[:8] for ln in rows] and {ln[:8] for ln in rows} == ids
+    assert all(cell_len(ln) <= 100 for ln in lines), max(lines, key=cell_len)
+
+
+def test_show_prints_every_reason_inert(runs: Runs) -> None:
+    for fid in runs.case_out:
+        code, out, err = invoke(["show", fid[:6], "--db", str(runs.root / "hunt.duckdb")])
+        assert code == 0 and err == "", err
+        assert terminal_problems(out) == []
+        assert f"Case {fid}" in out and "Suggested next steps" in out
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "csv", "table"])

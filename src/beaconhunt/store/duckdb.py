@@ -705,6 +705,43 @@ class DuckDBStore:
         rows = self._execute("endpoint connections", ENDPOINT_CONN_INSERT)
         return int(rows[0][0])
 
+    # -- what the views of one finding show -------------------------------------------------
+
+    def finding_series(
+        self, src_ip: str, dst_domain: str | None, dst_ip: str | None, dst_port: int | None,
+        limit: int = 20_000,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """(start times, bytes out, bytes in) of a pair's connections, oldest first (the
+        latest ``limit``); a destination is its name when it has one, else its address.
+        Unknown byte counts are NaN."""
+        where = "dst_domain = ?" if dst_domain else "dst_ip = ?"
+        rows = self.con.execute(
+            "SELECT ts, coalesce(bytes_out::DOUBLE, 'NaN'::DOUBLE) AS bytes_out,"
+            " coalesce(bytes_in::DOUBLE, 'NaN'::DOUBLE) AS bytes_in"
+            " FROM (SELECT ts, bytes_out, bytes_in FROM conn"
+            f" WHERE src_ip = ? AND {where} AND dst_port IS NOT DISTINCT FROM ?"
+            " ORDER BY ts DESC LIMIT ?) ORDER BY ts",
+            [src_ip, dst_domain or dst_ip, dst_port, limit],
+        ).fetchnumpy()
+        return (
+            np.asarray(rows["ts"], dtype=np.float64),
+            np.asarray(rows["bytes_out"], dtype=np.float64),
+            np.asarray(rows["bytes_in"], dtype=np.float64),
+        )
+
+    def destination_peers(
+        self, dst_domain: str | None, dst_ip: str | None, limit: int = 50
+    ) -> list[tuple[str, str | None, int, float, float]]:
+        """The sources that talked to a destination: (source address, host name,
+        connections, first, last), most connections first."""
+        where = "dst_domain = ?" if dst_domain else "dst_ip = ?"
+        rows = self.con.execute(
+            "SELECT src_ip, any_value(src_host), count(*), min(ts), max(ts) FROM conn"
+            f" WHERE {where} GROUP BY src_ip ORDER BY count(*) DESC, src_ip LIMIT ?",
+            [dst_domain or dst_ip, limit],
+        ).fetchall()
+        return [(str(a), b, int(n), float(lo), float(hi)) for a, b, n, lo, hi in rows]
+
     def attribution(self, pair_ids: Sequence[int], start: float, end: float,
                     tolerance: float) -> dict[int, list[dict[str, Any]]]:  # fmt: skip
         """Which processes made the connections of the given pairs, most first.
