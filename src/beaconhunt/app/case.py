@@ -89,6 +89,14 @@ Line = tuple[Span, ...]
 BREAK = Span("\n")
 
 
+def _sep(separator: Span, parts: Sequence[Line]) -> list[Span]:
+    """``parts`` one after the other, ``separator`` between them."""
+    out: list[Span] = []
+    for part in parts:
+        out += [*([separator] if out else []), *part]
+    return out
+
+
 def _p(text: str) -> Span:
     return Span(text)
 
@@ -304,12 +312,9 @@ def _kind_rows(f: Finding) -> list[tuple[str, Line]]:
     """The summary rows of a kind's own details (every value from the logs a span)."""
     info = f.info or {}
     if f.kind == "dns":
-        qtypes: list[Span] = []
-        for q, n in (info.get("qtypes") or {}).items():
-            qtypes += [*([_p(", ")] if qtypes else []), _t(q, 12), _p(f" {n:,}")]
-        names: list[Span] = []
-        for name in info.get("sample_names") or ():
-            names += [*([BREAK] if names else []), _c(name, 120)]
+        qtypes = _sep(_p(", "), [(_t(q, 12), _p(f" {n:,}"))
+                                 for q, n in (info.get("qtypes") or {}).items()])  # fmt: skip
+        names = _sep(BREAK, [(_c(name, 120),) for name in info.get("sample_names") or ()])
         return [
             ("Zone", (_c(info.get("zone"), 120),) if info.get("zone") else (_p("-"),)),
             ("Lookups / distinct names", (_p(f"{int(info.get('lookups') or 0):,} /"
@@ -338,21 +343,16 @@ def _summary(f: Finding) -> list[tuple[str, Line]]:
     ips = [ip for ip in (f.dst_ip, *f.dst_ips) if ip]
     dst: list[Span] = [_dst(f)]
     if f.dst_domain and ips:
-        shown: list[Span] = []
-        for ip in dict.fromkeys(ips[:5]):
-            shown += [*([_p(", ")] if shown else []), _c(ip, 60)]
+        shown = _sep(_p(", "), [(_c(ip, 60),) for ip in dict.fromkeys(ips[:5])])
         dst += [_p(" ("), *shown, _p(f"{', ...' if len(set(ips)) > 5 else ''})")]
     proc: list[Span] = [_c(f.process_image, 200)] if f.process_image else [_p("unknown")]
-    extra: list[list[Span]] = []
+    extra: list[Line] = []
     if p is not None and p.pid is not None:
-        extra.append([_p(f"pid {p.pid}")])
+        extra.append((_p(f"pid {p.pid}"),))
     if p is not None and p.user:
-        extra.append([_p("user "), _c(p.user, 80)])
+        extra.append((_p("user "), _c(p.user, 80)))
     if extra:
-        joined: list[Span] = []
-        for part in extra:
-            joined += [*([_p(", ")] if joined else []), *part]
-        proc += [_p(" ("), *joined, _p(")")]
+        proc += [_p(" ("), *_sep(_p(", "), extra), _p(")")]
     interval = _median_interval(f)
     port = f"{f.dst_port if f.dst_port is not None else '-'}/{f.proto or '-'}"
     rows: list[tuple[str, Line]] = [
@@ -428,10 +428,7 @@ def _codes(f: Finding, prefix: str) -> list[Evidence]:
 
 
 def _joined(items: Sequence[Evidence], limit: int = 300) -> list[Span]:
-    out: list[Span] = []
-    for r in items:
-        out += [*([_p("; ")] if out else []), _t(r.text, limit)]
-    return out
+    return _sep(_p("; "), [(_t(r.text, limit),) for r in items])
 
 
 def _next_steps(f: Finding) -> list[Line]:
