@@ -44,6 +44,7 @@ from beaconhunt.errors import NoUsableInput
 from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.network import NetworkReader
 from beaconhunt.model import PIVOTS, Decision, Evidence, Finding, ProcessInfo, ProcessShare, Verdict
+from beaconhunt.model.run import MAX_LISTED, ReadSummary
 from beaconhunt.store import facts as store_facts
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
 from beaconhunt.store.history import History
@@ -68,6 +69,24 @@ class HuntResult:
     #: pairs the volume/variability prefilter dropped, by reason code
     dropped: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: the run's id in a ``--db`` store (None without one)
+    run_id: int | None = None
+
+    def read_summary(self) -> ReadSummary:
+        """What this run read, skipped and noted, as the store keeps it."""
+        load = self.load
+        return ReadSummary(
+            files=load.files, rows={k: v for k, v in load.rows.items() if v},
+            skipped_lines=load.skipped_lines,
+            problems=tuple(str(p) for p in load.problems[:MAX_LISTED]),
+            problem_count=len(load.problems),
+            not_logs=tuple(p.name for p in load.not_logs[:MAX_LISTED]),
+            not_log_count=len(load.not_logs), unused_logs=sum(load.unused_logs.values()),
+            already_loaded=load.already_loaded, skipped_records=dict(load.skipped_records),
+            connections=self.connections, outbound_pairs=self.outbound_pairs,
+            dropped=dict(self.dropped), notes=tuple(self.notes),
+            seconds=self.seconds.get("total", 0.0),
+        )  # fmt: skip
 
 
 def hunt(
@@ -153,13 +172,16 @@ def hunt(
         result.outbound_pairs = counted[0] if counted else 0
         clock["detect"] = time.perf_counter() - t1
         result.findings = findings
+        result.run_id = run_id
+        clock["total"] = time.perf_counter() - t0
+        result.seconds = clock
         if history is not None and run_id is not None:
             history.record_findings(run_id, findings)
+            history.record_summary(run_id, result.read_summary().to_record())
     finally:
         if own_store:
             store.close()
     clock["total"] = time.perf_counter() - t0
-    result.seconds = clock
     return result
 
 

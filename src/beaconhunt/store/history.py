@@ -102,6 +102,8 @@ _DDL = (
     ' "at" DOUBLE, decision VARCHAR, note VARCHAR, analyst VARCHAR, src_ip VARCHAR,'
     " src_host VARCHAR, dst_domain VARCHAR, dst_ip VARCHAR, dst_port INTEGER,"
     " process_image VARCHAR, command_line VARCHAR)",
+    # stores from before the run summary (what a run read and skipped) gain the column
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS summary JSON",
 )
 
 # A finding reported again in the same run is not counted twice.
@@ -209,6 +211,46 @@ def _shared_image(image: str) -> bool:
     return image.replace("/", "\\").lower().startswith(_SHARED_IMAGE_DIR)
 
 
+def _stored(row: Sequence[Any]) -> StoredFinding:
+    fid, record, times, runs, first, last, first_at, last_at, decision, rule, score = row
+    return StoredFinding(
+        finding_id=fid,
+        record=json.loads(record) if isinstance(record, str) else dict(record),
+        times=tuple(times or ()),
+        runs=int(runs),
+        first_run=int(first),
+        last_run=int(last),
+        first_reported=float(first_at),
+        last_reported=float(last_at),
+        decision=Decision(decision),
+        rule=rule or "",
+        score=float(score),
+    )
+
+
+def _run_of(r: Sequence[Any]) -> StoredRun:
+    span = None if r[3] is None or r[4] is None else (float(r[3]), float(r[4]))
+    return StoredRun(
+        run_id=int(r[0]), started=float(r[1]), finished=None if r[2] is None else float(r[2]),
+        span=span, inputs=tuple(r[5] or ()), findings=int(r[6] or 0),
+        summary=None if r[7] is None else json.loads(r[7]),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """One recorded hunt: when, over what, and (newer stores) what it read."""
+
+    run_id: int
+    started: float
+    finished: float | None
+    span: tuple[float, float] | None
+    inputs: tuple[str, ...]
+    findings: int
+    #: a :class:`~beaconhunt.model.run.ReadSummary` record, None for older runs
+    summary: dict[str, Any] | None
+
+
 class History:
     """Runs, findings and analyst verdicts kept in a DuckDB store (see module docs).
 
@@ -241,7 +283,7 @@ class History:
         try:
             run_id = int(self._all("SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0][0])
             self.con.execute(
-                "INSERT INTO runs VALUES (?, ?, NULL, ?, ?, ?, NULL)",
+                "INSERT INTO runs (run_id, started, span_start, span_end, inputs) VALUES (?, ?, ?, ?, ?)",
                 [run_id, started, lo, hi, [str(i) for i in inputs]],
             )
         except duckdb.Error as exc:
@@ -297,6 +339,46 @@ class History:
         except duckdb.Error as exc:
             raise StoreError(f"cannot record the findings of run {run_id}: {exc}") from exc
 
+    def record_summary(self, run_id: int, summary: dict[str, Any]) -> None:
+        """Keep what run ``run_id`` read and skipped (a :class:`~beaconhunt.model.run.ReadSummary`
+        record) with the run."""
+        try:
+            self.con.execute(
+                "UPDATE runs SET summary = ? WHERE run_id = ?",
+                [json.dumps(_finite(summary)), run_id],
+            )
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot record the summary of run {run_id}: {exc}") from exc
+
+    def runs(self) -> list[StoredRun]:
+        """Every recorded run, newest first."""
+        has_summary = bool(
+            self._all(
+                "SELECT 1 FROM information_schema.columns"
+                " WHERE table_name = 'runs' AND column_name = 'summary'"
+            )
+        )  # a read-only store from before the summary column has none
+        summary = "summary" if has_summary else "NULL"
+        rows = self._all(
+            "SELECT run_id, started, finished, span_start, span_end, inputs, findings,"
+            f" {summary} FROM runs ORDER BY run_id DESC"
+        )
+        return [_run_of(r) for r in rows]
+
+    def findings_of(self, run_id: int | None) -> list[StoredFinding]:
+        """The findings run ``run_id`` reported (every stored finding for None),
+        highest score first."""
+        where, params = ("WHERE last_run = ?", [run_id]) if run_id is not None else ("", [])
+        rows = self._all(
+            f"SELECT {_FINDING_COLUMNS} FROM findings {where} ORDER BY score DESC, finding_id",
+            params,
+        )
+        return [_stored(row) for row in rows]
+
+    def all_verdicts(self) -> list[AnalystVerdict]:
+        """Every verdict recorded, oldest first."""
+        return list(self._all_verdicts())
+
     def resolve_id(self, prefix: str) -> str:
         """The full finding id that starts with ``prefix`` (at least 4 hex characters).
 
@@ -342,20 +424,7 @@ class History:
         )
         if not rows:
             return None
-        fid, record, times, runs, first, last, first_at, last_at, decision, rule, score = rows[0]
-        return StoredFinding(
-            finding_id=fid,
-            record=json.loads(record) if isinstance(record, str) else dict(record),
-            times=tuple(times or ()),
-            runs=int(runs),
-            first_run=int(first),
-            last_run=int(last),
-            first_reported=float(first_at),
-            last_reported=float(last_at),
-            decision=Decision(decision),
-            rule=rule or "",
-            score=float(score),
-        )
+        return _stored(rows[0])
 
     # -- verdicts ---------------------------------------------------------------------------
 
