@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ _SECTIONS: dict[str, type[Any]] = {
 }
 #: Config sections that are not flat settings: the policy rules and the application inventory.
 _DATA_SECTIONS = ("policy", "apps", "sources")
-_MAX_PROBLEMS_SHOWN = 20
 
 
 def _err() -> Console:
@@ -96,34 +95,15 @@ def _progress(enabled: bool) -> Iterator[tuple[Callable[[str, float], None] | No
 
 
 def _print_load_summary(result: HuntResult, console: Console) -> None:
-    load = result.load
-    problems = load.problems
-    for p in problems[:_MAX_PROBLEMS_SHOWN]:
-        _say(console, terminal_text(str(p), 300), "warning")
-    if len(problems) > _MAX_PROBLEMS_SHOWN:
-        _say(console, f"... and {len(problems) - _MAX_PROBLEMS_SHOWN} more", "warning")
-    if load.not_logs:
-        names = ", ".join(terminal_text(p.name, 40) for p in load.not_logs[:5])
-        more = f" and {len(load.not_logs) - 5} more" if len(load.not_logs) > 5 else ""
-        _say(console, f"skipped {len(load.not_logs)} file(s) that are not logs: {names}{more}")
-    for note in result.notes:
-        _say(console, f"note: {note}")
-    rows = ", ".join(f"{k} {v:,}" for k, v in sorted(load.rows.items()) if v)
-    skipped = f", {load.skipped_lines:,} malformed line(s) skipped" if load.skipped_lines else ""
-    unused = sum(load.unused_logs.values())
-    unused_s = f", {unused} file(s) of other Zeek logs ignored" if unused else ""
-    again = f", {load.already_loaded} already in the store" if load.already_loaded else ""
-    unused_rec = sum(load.skipped_records.values())
-    unused_s += f", {unused_rec:,} records of unused events or channels" if unused_rec else ""
-    n_drop = sum(result.dropped.values())
-    dropped = f" ({n_drop:,} dropped as bulk or highly variable)" if n_drop else ""
-    _say(
-        console,
-        f"read {load.files} file(s): {rows or 'no records'}{skipped}{unused_s}{again};"
-        f" {result.connections:,} connections stored, {result.outbound_pairs:,} outbound"
-        f" pairs scored{dropped}, {len(result.findings):,} findings"
-        f" ({result.seconds.get('total', 0.0):.1f} s)",
-    )
+    from beaconhunt.app.run import summary_lines
+
+    read = result.read_summary()
+    for p in read.problems:
+        _say(console, terminal_text(p, 300), "warning")
+    if read.problem_count > len(read.problems):
+        _say(console, f"... and {read.problem_count - len(read.problems)} more", "warning")
+    for line in summary_lines(read, len(result.findings)):
+        _say(console, terminal_text(line, 2000))
 
 
 def _settings(config: Path | None, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -202,6 +182,7 @@ class _HuntArgs:
     limit: int | None = None
     cases: Path | None = None
     quiet: bool = False
+    html: Path | None = None
 
 
 def _context(a: _HuntArgs, s: dict[str, Any]) -> Context:
@@ -216,6 +197,15 @@ def _context(a: _HuntArgs, s: dict[str, Any]) -> Context:
 
 
 def _do_hunt(a: _HuntArgs) -> HuntResult:
+    """Hunt as ``a`` says. ``--html`` without ``--db`` hunts into a temporary store,
+    so the report has the pairs' connections to plot."""
+    if a.html is None or a.db is not None:
+        return _hunt_once(a)
+    with tempfile.TemporaryDirectory(prefix="beaconhunt-") as tmp:
+        return _hunt_once(replace(a, db=Path(tmp) / "hunt.duckdb"))
+
+
+def _hunt_once(a: _HuntArgs) -> HuntResult:
     overrides = {"hunt": {"internal": list(a.internal) or None, "window": a.window,
                           "min_score": a.min_score, "limit": a.limit}}  # fmt: skip
     s = _settings(a.config, overrides)
@@ -237,6 +227,12 @@ def _do_hunt(a: _HuntArgs) -> HuntResult:
     _write(result, a.fmt, a.output, s["hunt"].limit)
     if a.cases is not None:
         _write_cases(result, a)
+    if a.html is not None and a.db is not None:
+        from beaconhunt.cli_report import write_report
+
+        write_report(a.db, a.html, result.run_id)
+        if not a.quiet:
+            _say(_err(), f"wrote the HTML report to {terminal_text(str(a.html), 300)}")
     return result
 
 
@@ -327,14 +323,19 @@ _PATHS = click.argument(
     type=click.Path(file_okay=False, path_type=Path),
     help="Write a Markdown case file for every escalated finding into DIR.",
 )
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the self-contained HTML report to FILE (see `beaconhunt report`).",
+)
 @click.option("--min-score", type=float, help="Report pairs scoring at least this (0-1).")
 @click.option("--limit", type=int, help="Rows in the terminal table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress, warnings or summary on stderr.")
 def hunt_cmd(paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path | None,
              db: Path | None, window: str | None, fmt: str, output: Path | None,
              config: Path | None, assets: Path | None, whois: Path | None,
-             intel: Path | None, cases: Path | None, min_score: float | None,
-             limit: int | None, quiet: bool) -> None:  # fmt: skip
+             intel: Path | None, cases: Path | None, html: Path | None,
+             min_score: float | None, limit: int | None, quiet: bool) -> None:  # fmt: skip
     """Hunt for beacons in network and endpoint logs, investigate each and decide.
 
     PATHS are files or directories, each file recognised by its content: Zeek
@@ -344,7 +345,7 @@ def hunt_cmd(paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path
     Winlogbeat or NXLog JSON). Context files are optional.
     """
     args = _HuntArgs(paths, internal, allowlist, assets, whois, intel, db, window, fmt,
-                     output, config, min_score, limit, cases, quiet)  # fmt: skip
+                     output, config, min_score, limit, cases, quiet, html)  # fmt: skip
 
     def body() -> None:
         _do_hunt(args)
@@ -385,14 +386,20 @@ _APPS_EXAMPLE = """
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
 @click.option("--hosts", type=int, default=40, show_default=True, help="Internal hosts.")
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the HTML report (default: beaconhunt-demo.html in --out, else here).",
+)
 @_FORMAT
-def demo_cmd(out_dir: Path | None, seed: int, hosts: int, fmt: str) -> None:
+def demo_cmd(out_dir: Path | None, seed: int, hosts: int, html: Path | None, fmt: str) -> None:
     """Generate a synthetic day of Zeek and Sysmon logs with beacons hidden in it, and hunt it."""
     from beaconhunt.synth import Scenario, generate
 
     def body() -> None:
         with tempfile.TemporaryDirectory(prefix="beaconhunt-demo-") as tmp:
             target = out_dir or Path(tmp)
+            report = html or (out_dir or Path.cwd()) / "beaconhunt-demo.html"
             err = _err()
             _say(err, f"generating a synthetic day for {hosts} hosts in {target} ...")
             summary = generate(target, Scenario(hosts=hosts, seed=seed), sysmon=True)
@@ -401,9 +408,14 @@ def demo_cmd(out_dir: Path | None, seed: int, hosts: int, fmt: str) -> None:
             result = _do_hunt(_HuntArgs(
                 (target,), allowlist=_exists(target / "allowlist.txt"),
                 assets=_exists(target / "assets.csv"), whois=_exists(target / "whois.csv"),
-                intel=_exists(target / "intel.csv"), fmt=fmt,
+                intel=_exists(target / "intel.csv"), fmt=fmt, db=target / "hunt.duckdb",
+                html=report,
             ))  # fmt: skip
             _print_demo_truth(summary, result, err)
+            _say(err, f"\nthe HTML report of this day: {terminal_text(str(report.resolve()), 300)}"
+                      " (open it in a browser; `beaconhunt serve --db"
+                      f" {terminal_text(str(target / 'hunt.duckdb'), 300)}` to triage"
+                      " it in the web UI while --out keeps the store)")  # fmt: skip
 
     _run(body)
 
@@ -445,6 +457,10 @@ _IMPLANT_KINDS = frozenset({"cobalt_strike", "sliver", "havoc", "mythic", "meter
 
 
 from beaconhunt.cli_cases import case_cmd, decide_cmd, show_cmd  # noqa: E402
+from beaconhunt.cli_report import report_cmd, serve_cmd  # noqa: E402
+
+main.add_command(report_cmd)
+main.add_command(serve_cmd)
 
 main.add_command(decide_cmd)
 main.add_command(case_cmd)

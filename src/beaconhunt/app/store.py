@@ -23,8 +23,11 @@ from types import TracebackType
 import numpy as np
 
 from beaconhunt.app.case import CaseDocument, case_document
+from beaconhunt.app.run import RunReport, run_report
+from beaconhunt.errors import ConfigError
 from beaconhunt.model import Decision, Finding
 from beaconhunt.model.record import finding_from_record
+from beaconhunt.model.run import ReadSummary
 from beaconhunt.store.duckdb import DuckDBStore
 from beaconhunt.store.history import AnalystVerdict, History, StoredFinding
 
@@ -150,6 +153,42 @@ class Workbench:
         doc = self.case(finding_id, generated_at)
         f = doc.finding
         return FindingView(doc, series_of(self.store, f), peers_of(self.store, f))
+
+    # -- a run ---------------------------------------------------------------------------
+
+    def run_report(self, run_id: int | None = None, every: bool = False) -> RunReport:
+        """The report of run ``run_id`` (the latest when None): the findings it reported,
+        with what it read. ``every``: every finding the store holds, whichever run."""
+        runs = self.history.runs()
+        if not runs:
+            raise ConfigError(f"{self.path}: no hunt has been recorded in this store yet")
+        run = runs[0] if run_id is None else next((r for r in runs if r.run_id == run_id), None)
+        if run is None:
+            raise ConfigError(f"{self.path}: no run {run_id} (runs 1 to {runs[0].run_id})")
+        stored = self.history.findings_of(None if every else run.run_id)
+        findings = [finding_from_record(s.record, s.times) for s in stored]
+        read = None if run.summary is None else ReadSummary.from_record(run.summary)
+        span = run.span
+        if every and len(runs) > 1:
+            spans = [r.span for r in runs if r.span is not None]
+            span = (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
+        return run_report(
+            findings, None if every else read, span=span, run_id=None if every else run.run_id,
+            started=run.started, inputs=run.inputs,
+        )  # fmt: skip
+
+    def finding_views(self, findings: list[Finding], generated_at: float | None = None
+                      ) -> list[FindingView]:  # fmt: skip
+        """The view of each finding (stored ones get their verdicts and history)."""
+        verdicts: dict[str, list[AnalystVerdict]] = {}
+        for v in self.history.all_verdicts():
+            verdicts.setdefault(v.finding_id, []).append(v)
+        out = []
+        for f in findings:
+            s = self.history.previous(f.finding_id)
+            doc = case_document(f, verdicts.get(f.finding_id, []), s, generated_at)
+            out.append(FindingView(doc, series_of(self.store, f), peers_of(self.store, f)))
+        return out
 
     # -- verdicts --------------------------------------------------------------------------
 

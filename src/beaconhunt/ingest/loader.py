@@ -112,6 +112,21 @@ def load_paths(
         return report
 
 
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path
+
+
+def _store_files(store: DuckDBStore) -> set[Path]:
+    """The database file of ``store`` and its write-ahead log, if it has a file."""
+    if store.path is None:
+        return set()
+    db = _resolved(Path(store.path))
+    return {db, db.with_name(db.name + ".wal")}
+
+
 def _load_once(
     paths: Iterable[Path],
     store: DuckDBStore,
@@ -127,7 +142,10 @@ def _load_once(
     json_files: list[Sniffed] = []
     sysmon_files: list[Sniffed] = []
     network_files: list[Sniffed] = []
+    own = _store_files(store)
     for path, named in iter_files(paths):
+        if not named and _resolved(path) in own:
+            continue  # the store this hunt writes, kept next to its logs
         report.files += 1
         why = file_problem(path)
         if why is not None:

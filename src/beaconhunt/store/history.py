@@ -283,7 +283,8 @@ class History:
         try:
             run_id = int(self._all("SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0][0])
             self.con.execute(
-                "INSERT INTO runs (run_id, started, span_start, span_end, inputs) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO runs (run_id, started, span_start, span_end, inputs)"
+                " VALUES (?, ?, ?, ?, ?)",
                 [run_id, started, lo, hi, [str(i) for i in inputs]],
             )
         except duckdb.Error as exc:
