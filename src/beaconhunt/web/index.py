@@ -155,7 +155,8 @@ class FindingIndex:
     def page(self, filters: Filters, page: int = 1, size: int = PAGE_SIZE) -> Page:
         """One page of the findings ``filters`` keep, highest score first."""
         where, params = filters.where()
-        total = int(self._con.execute(f"SELECT count(*) FROM idx{where}", params).fetchone()[0])
+        (total,) = self._con.execute(f"SELECT count(*) FROM idx{where}", params).fetchall()[0]
+        total = int(total)
         pages = max(1, -(-total // size))
         page = min(max(1, page), pages)
         rows = self._con.execute(
