@@ -412,10 +412,11 @@ def demo_cmd(out_dir: Path | None, seed: int, hosts: int, html: Path | None, fmt
                 html=report,
             ))  # fmt: skip
             _print_demo_truth(summary, result, err)
-            _say(err, f"\nthe HTML report of this day: {terminal_text(str(report.resolve()), 300)}"
-                      " (open it in a browser; `beaconhunt serve --db"
-                      f" {terminal_text(str(target / 'hunt.duckdb'), 300)}` to triage"
-                      " it in the web UI while --out keeps the store)")  # fmt: skip
+            where = terminal_text(str(report.resolve()), 300)
+            _say(err, f"\nthe HTML report of this day: {where} (open it in a browser)")
+            if out_dir is not None:
+                db = terminal_text(str(target / "hunt.duckdb"), 300)
+                _say(err, f"triage it in the web UI: beaconhunt serve --db {db}")
 
     _run(body)
 

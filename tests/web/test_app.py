@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from starlette.testclient import TestClient
 
-pytest.importorskip("starlette")
-from starlette.testclient import TestClient  # noqa: E402
-
-from beaconhunt.app.store import Workbench  # noqa: E402
-from beaconhunt.cli import main  # noqa: E402
-from beaconhunt.synth import Scenario, generate  # noqa: E402
-from beaconhunt.web.app import COOKIE, CSP, create_app  # noqa: E402
-from beaconhunt.web.index import Filters, FindingIndex  # noqa: E402
+from beaconhunt.app.store import Workbench
+from beaconhunt.cli import main
+from beaconhunt.synth import Scenario, generate
+from beaconhunt.web.app import COOKIE, CSP, create_app
+from beaconhunt.web.index import Filters, FindingIndex
 
 TOKEN = "t0ken-for-the-tests-0123456789"
 
