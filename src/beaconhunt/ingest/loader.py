@@ -115,8 +115,12 @@ def load_paths(
 def _resolved(path: Path) -> Path:
     try:
         return path.resolve()
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return path
+
+
+def _names(paths: set[Path]) -> set[str]:
+    return {p.name for p in paths}
 
 
 def _store_files(store: DuckDBStore) -> set[Path]:
@@ -144,7 +148,7 @@ def _load_once(
     network_files: list[Sniffed] = []
     own = _store_files(store)
     for path, named in iter_files(paths):
-        if not named and _resolved(path) in own:
+        if not named and own and path.name in _names(own) and _resolved(path) in own:
             continue  # the store this hunt writes, kept next to its logs
         report.files += 1
         why = file_problem(path)
