@@ -121,6 +121,7 @@ def serve_cmd(db: Path, host: str, port: int, token: str | None, analyst: str | 
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+            sock.listen(128)  # connections wait in the backlog until the server accepts
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc}") from exc
         bound = sock.getsockname()[1]
