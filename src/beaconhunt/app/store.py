@@ -101,7 +101,11 @@ def peers_of(store: DuckDBStore, f: Finding) -> tuple[Peer, ...]:
     """The sources that talked to ``f``'s destination, the finding's own source first."""
     if f.kind == "dns" or not (f.dst_domain or f.dst_ip):
         return ()
-    rows = store.destination_peers(f.dst_domain, f.dst_ip)
+    return _ranked(store.destination_peers(f.dst_domain, f.dst_ip), f)
+
+
+def _ranked(rows: list[tuple[str, str | None, int, float, float]], f: Finding) -> tuple[Peer, ...]:
+    """Peers as :class:`Peer` s, the finding's own source first, then by connections."""
     peers = [Peer(*row) for row in rows]
     return tuple(sorted(peers, key=lambda p: (p.src_ip != f.src_ip, -p.connections)))
 
@@ -183,11 +187,18 @@ class Workbench:
         verdicts: dict[str, list[AnalystVerdict]] = {}
         for v in self.history.all_verdicts():
             verdicts.setdefault(v.finding_id, []).append(v)
+        wanted = [f for f in findings if f.kind != "dns" and (f.dst_domain or f.dst_ip)]
+        peers = self.store.peers_of_destinations(
+            [f.dst_domain for f in wanted if f.dst_domain],
+            [f.dst_ip for f in wanted if not f.dst_domain and f.dst_ip],
+        )
         out = []
         for f in findings:
             s = self.history.previous(f.finding_id)
             doc = case_document(f, verdicts.get(f.finding_id, []), s, generated_at)
-            out.append(FindingView(doc, series_of(self.store, f), peers_of(self.store, f)))
+            key = ("domain", f.dst_domain) if f.dst_domain else ("ip", f.dst_ip or "")
+            rows = peers.get(key, []) if f.kind != "dns" else []
+            out.append(FindingView(doc, series_of(self.store, f), _ranked(rows, f)))
         return out
 
     # -- verdicts --------------------------------------------------------------------------

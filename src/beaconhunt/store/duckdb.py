@@ -742,6 +742,27 @@ class DuckDBStore:
         ).fetchall()
         return [(str(a), b, int(n), float(lo), float(hi)) for a, b, n, lo, hi in rows]
 
+    def peers_of_destinations(
+        self, domains: Sequence[str], ips: Sequence[str], limit: int = 50
+    ) -> dict[tuple[str, str], list[tuple[str, str | None, int, float, float]]]:
+        """:meth:`destination_peers` of many destinations in one scan: keyed by
+        (``"domain"``, name) and (``"ip"``, address)."""
+        rows = self.con.execute(
+            "SELECT 'domain', dst_domain, src_ip, any_value(src_host), count(*), min(ts), max(ts)"
+            " FROM conn WHERE list_contains(?, dst_domain) GROUP BY dst_domain, src_ip"
+            " UNION ALL"
+            " SELECT 'ip', dst_ip, src_ip, any_value(src_host), count(*), min(ts), max(ts)"
+            " FROM conn WHERE list_contains(?, dst_ip) GROUP BY dst_ip, src_ip",
+            [list(dict.fromkeys(domains)), list(dict.fromkeys(ips))],
+        ).fetchall()
+        out: dict[tuple[str, str], list[tuple[str, str | None, int, float, float]]] = {}
+        for kind, key, a, b, n, lo, hi in rows:
+            out.setdefault((kind, key), []).append((str(a), b, int(n), float(lo), float(hi)))
+        for peers in out.values():
+            peers.sort(key=lambda p: (-p[2], p[0]))
+            del peers[limit:]
+        return out
+
     def attribution(self, pair_ids: Sequence[int], start: float, end: float,
                     tolerance: float) -> dict[int, list[dict[str, Any]]]:  # fmt: skip
         """Which processes made the connections of the given pairs, most first.
