@@ -92,7 +92,7 @@ def test_responses_carry_the_security_headers(client: TestClient) -> None:
     assert r.headers["content-security-policy"] == CSP
     assert "script-src" not in CSP and "default-src 'none'" in CSP  # no script at all
     assert r.headers["x-content-type-options"] == "nosniff"
-    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["referrer-policy"] == "same-origin"
     assert "<script" not in r.text
 
 
