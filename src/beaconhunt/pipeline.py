@@ -328,12 +328,9 @@ def _ordered(verdict: Verdict, evidence: Sequence[Evidence]) -> tuple[Evidence, 
     return (*verdict.reasons, *ranked)
 
 
-_DECISION_RANK = {Decision.ESCALATE: 0, Decision.MONITOR: 1, Decision.CLOSE: 2}
-
-
 def _rank(f: Finding) -> tuple[int, float, str, str]:
     """Escalations first, then monitor, then close; by score within each."""
-    return (_DECISION_RANK[f.decision], -f.score, f.src_ip, f.dst_domain or f.dst_ip or "")
+    return (f.decision.rank, -f.score, f.src_ip, f.dst_domain or f.dst_ip or "")
 
 
 def _none_if_nan(x: float) -> float | None:

@@ -19,9 +19,9 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Dialog
 
 from beaconhunt.app.store import Workbench
 from beaconhunt.model import Finding
@@ -32,6 +32,9 @@ from tests.hostile.test_hostile_outputs import invoke
 
 from .conftest import BrowserPage
 from .support import DOM_AUDIT, DomAudit, Server
+
+if TYPE_CHECKING:  # playwright may be missing: the harness then skips
+    from playwright.sync_api import Dialog
 
 #: Every element the report's templates (report.html.j2, case.html.j2) and plots
 #: (report/svg.py, ``<br>`` from report/html.py line_html) write.

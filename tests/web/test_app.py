@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from beaconhunt.app.store import Workbench
 from beaconhunt.cli import main
+from beaconhunt.model import Decision
 from beaconhunt.synth import Scenario, generate
 from beaconhunt.web.app import COOKIE, CSP, create_app
 from beaconhunt.web.index import Filters, FindingIndex
@@ -58,7 +59,11 @@ def client(db: Path) -> TestClient:
 
 def _ids(db: Path) -> list[str]:
     with Workbench(db) as wb:
-        rows = wb.store.con.execute("SELECT finding_id FROM findings ORDER BY score DESC")
+        rows = wb.store.con.execute(
+            "SELECT finding_id FROM findings ORDER BY"
+            " list_position(['escalate', 'monitor', 'close'], decision),"
+            " round(score, 4) DESC, finding_id"
+        )
         return [r[0] for r in rows.fetchall()]
 
 
@@ -136,6 +141,31 @@ def test_index_pages_and_time_window(db: Path) -> None:
     kept = index.page(Filters(since=cut), size=1000).rows
     assert kept and all(r.last_seen is not None and r.last_seen >= cut for r in kept)
     assert len(kept) < len(recs)
+
+
+def test_a_verdict_from_the_ui_is_set_in_the_index_in_place(db: Path) -> None:
+    index = FindingIndex(db)
+    with Workbench(db) as wb:
+        index.refresh(wb.store.con)
+    fid = _ids(db)[0]
+    was_current = index.current()
+    assert was_current
+    with Workbench(db, read_only=False) as wb:
+        wb.record_verdict(fid, Decision.CLOSE, "approved", "dana")
+    assert not index.current()  # the store file changed
+    index.verdict_recorded(fid, "close", was_current)
+    assert index.current()  # patched, so the next page does not rebuild
+    rows = {r.finding_id: r for r in index.page(Filters(), size=1000).rows}
+    assert rows[fid].verdict == "close"
+    # Stale before the write (another process wrote): rebuilt from the store instead.
+    with Workbench(db, read_only=False) as wb:
+        wb.record_verdict(fid, Decision.ESCALATE, "not approved", "eve")
+    index.verdict_recorded(fid, "monitor", False)
+    assert not index.current()
+    with Workbench(db) as wb:
+        index.refresh(wb.store.con)
+    rows = {r.finding_id: r for r in index.page(Filters(), size=1000).rows}
+    assert rows[fid].verdict == "escalate"
 
 
 def test_the_finding_page_is_the_case(client: TestClient, db: Path) -> None:

@@ -65,8 +65,9 @@ def run_report(
     span: tuple[float, float] | None = None, run_id: int | None = None,
     started: float | None = None, inputs: Sequence[str] = (),
 ) -> RunReport:  # fmt: skip
-    """The report of a run that found ``findings`` (sorted here by score, highest first)."""
-    ranked = tuple(sorted(findings, key=lambda f: (-f.score, f.finding_id)))
+    """The report of a run that found ``findings`` (sorted here as a triage queue:
+    escalations, then monitor, then close, by score within each, then by id)."""
+    ranked = tuple(sorted(findings, key=lambda f: (f.decision.rank, -f.score, f.finding_id)))
     per_decision = Counter(f.decision for f in ranked)
     per_kind: dict[str, Counter[Decision]] = {}
     for f in ranked:

@@ -47,8 +47,6 @@ __all__ = [
     "recall",
 ]
 
-_DECISION_RANK = {Decision.ESCALATE: 0, Decision.MONITOR: 1, Decision.CLOSE: 2}
-
 
 def ratio(num: float, den: float) -> float:
     """``num / den``; NaN when ``den`` is 0 (nothing to measure)."""
@@ -129,7 +127,7 @@ def rank_groups(items: Iterable[tuple[Decision, float, bool]]) -> list[tuple[int
     first). Items with the same decision and score form one group."""
     counts: dict[tuple[int, float], list[int]] = {}
     for decision, score, relevant in items:
-        slot = counts.setdefault((_DECISION_RANK[decision], -score), [0, 0])
+        slot = counts.setdefault((decision.rank, -score), [0, 0])
         slot[0] += 1
         slot[1] += int(relevant)
     return [(g, r) for _, (g, r) in sorted(counts.items())]
@@ -236,6 +234,6 @@ def _escalated(f: Finding | None) -> bool:
 def _best_per_pair(findings: Iterable[Finding]) -> dict[tuple[str, str, int], Finding]:
     """One finding per pair: the best ranked (escalate > monitor > close, then score)."""
     out: dict[tuple[str, str, int], Finding] = {}
-    for f in sorted(findings, key=lambda f: (_DECISION_RANK[f.decision], -f.score)):
+    for f in sorted(findings, key=lambda f: (f.decision.rank, -f.score)):
         out.setdefault(finding_key(f), f)
     return out

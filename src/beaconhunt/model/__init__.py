@@ -64,6 +64,14 @@ class Decision(StrEnum):
     MONITOR = "monitor"
     CLOSE = "close"
 
+    @property
+    def rank(self) -> int:
+        """A triage queue's order: 0 escalate, 1 monitor, 2 close."""
+        return _DECISION_ORDER.index(self.value)
+
+
+_DECISION_ORDER = ("escalate", "monitor", "close")
+
 
 @dataclass(frozen=True, slots=True)
 class Evidence:

@@ -368,10 +368,12 @@ class History:
 
     def findings_of(self, run_id: int | None) -> list[StoredFinding]:
         """The findings run ``run_id`` reported (every stored finding for None),
-        highest score first."""
+        highest score first (at the four decimals a record keeps, then by id: the
+        report's and the web UI's order)."""
         where, params = ("WHERE last_run = ?", [run_id]) if run_id is not None else ("", [])
         rows = self._all(
-            f"SELECT {_FINDING_COLUMNS} FROM findings {where} ORDER BY score DESC, finding_id",
+            f"SELECT {_FINDING_COLUMNS} FROM findings {where}"
+            " ORDER BY round(score, 4) DESC, finding_id",
             params,
         )
         return [_stored(row) for row in rows]

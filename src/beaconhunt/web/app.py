@@ -216,16 +216,18 @@ def create_app(db: Path, token: str, analyst: str | None = None) -> Starlette:
         back = request.url_for("finding", fid=fid).path
         if decision not in DECISIONS:
             return RedirectResponse(f"{back}?error=choose+a+decision", status_code=303)
+        was_current = index.current()
         try:
             with Workbench(db, read_only=False) as wb:
-                wb.record_verdict(wb.resolve(fid), Decision(decision), note, who)
+                fid = wb.resolve(fid)
+                wb.record_verdict(fid, Decision(decision), note, who)
         except UnknownFinding as exc:
             return _page("error.html.j2", status=404, title="No such finding", message=str(exc))
         except ConfigError as exc:  # no note
             return RedirectResponse(f"{back}?{urlencode({'error': str(exc)})}", status_code=303)
         except StoreError as exc:
             return busy(exc)
-        index.invalidate()
+        index.verdict_recorded(fid, decision, was_current)
         return RedirectResponse(f"{back}?recorded={decision}", status_code=303)
 
     async def static(request: Request) -> Response:

@@ -4,7 +4,8 @@ The store keeps each finding as a JSON record; parsing 100,000 of them for every
 page would take seconds. :class:`FindingIndex` extracts the columns the list
 filters on once (a single query on the store), keeps them in an in-memory DuckDB
 table, and is rebuilt when the store file changes (its size or modification
-time), so a hunt that adds findings, or a verdict, shows on the next page load.
+time), so a hunt that adds findings, or a verdict, shows on the next page load; a
+verdict recorded through the UI itself is set in place.
 Every filter value is a query parameter, never SQL text.
 """
 
@@ -24,20 +25,25 @@ __all__ = ["PAGE_SIZE", "Filters", "FindingIndex", "IndexRow", "Page"]
 PAGE_SIZE = 50
 DECISIONS = ("escalate", "monitor", "close")
 
-_EXTRACT = """
-SELECT f.finding_id, f.decision, f.rule, f.score, f.last_run,
-       coalesce(f.record->>'kind', 'beacon') AS kind,
-       f.record->>'src_ip' AS src_ip, f.record->>'src_host' AS src_host,
-       coalesce(f.record->>'dst_domain', f.record->>'dst_ip', '') AS dst,
-       TRY_CAST(f.record->>'dst_port' AS INTEGER) AS dst_port,
-       f.record->>'process_image' AS process,
-       TRY_CAST(f.record->>'connections' AS BIGINT) AS connections,
-       epoch(TRY_CAST(f.record->>'first_seen' AS TIMESTAMPTZ)) AS first_seen,
-       epoch(TRY_CAST(f.record->>'last_seen' AS TIMESTAMPTZ)) AS last_seen,
-       v.decision AS verdict
-FROM findings f
-LEFT JOIN (SELECT finding_id, arg_max(decision, verdict_id) AS decision
-           FROM verdicts GROUP BY finding_id) v USING (finding_id)
+# The record's list fields in one JSON parse per row (a path list); a separate
+# ``->>`` per field parsed each record ten times: 3.7 s against 1.2 s at 100,000
+# demo findings.
+_FIELDS = ("kind", "src_ip", "src_host", "dst_domain", "dst_ip", "dst_port", "process_image",
+           "connections", "first_seen", "last_seen")  # fmt: skip
+_PATHS = "[" + ", ".join(f"'$.{name}'" for name in _FIELDS) + "]"
+_EXTRACT = f"""
+SELECT finding_id, decision, rule, score, last_run,
+       coalesce(j[1], 'beacon') AS kind, j[2] AS src_ip, j[3] AS src_host,
+       coalesce(j[4], j[5], '') AS dst, TRY_CAST(j[6] AS INTEGER) AS dst_port,
+       j[7] AS process, TRY_CAST(j[8] AS BIGINT) AS connections,
+       epoch(TRY_CAST(j[9] AS TIMESTAMPTZ)) AS first_seen,
+       epoch(TRY_CAST(j[10] AS TIMESTAMPTZ)) AS last_seen,
+       verdict
+FROM (SELECT f.finding_id, f.decision, f.rule, f.score, f.last_run,
+             json_extract_string(f.record, {_PATHS}) AS j, v.decision AS verdict
+      FROM findings f
+      LEFT JOIN (SELECT finding_id, arg_max(decision, verdict_id) AS decision
+                 FROM verdicts GROUP BY finding_id) v USING (finding_id))
 """
 _COLUMNS = ("finding_id", "decision", "rule", "score", "last_run", "kind", "src_ip", "src_host",
             "dst", "dst_port", "process", "connections", "first_seen", "last_seen",
@@ -152,8 +158,27 @@ class FindingIndex:
     def invalidate(self) -> None:
         self._key = None
 
+    def current(self) -> bool:
+        """Whether the index matches the store file now (take it before a write)."""
+        return self._key is not None and self._key == self._stamp()
+
+    def verdict_recorded(self, finding_id: str, decision: str, was_current: bool) -> None:
+        """This process has just recorded ``decision`` on ``finding_id``: set it in place
+        (at 100,000 findings a rebuild takes over a second) when the index was
+        current before the write, else rebuild on the next page."""
+        if not was_current:
+            self._key = None
+            return
+        self._con.execute("UPDATE idx SET verdict = ? WHERE finding_id = ?", [decision, finding_id])
+        self._key = self._stamp()
+
     def page(self, filters: Filters, page: int = 1, size: int = PAGE_SIZE) -> Page:
-        """One page of the findings ``filters`` keep, highest score first."""
+        """One page of the findings ``filters`` keep, as a triage queue: escalations,
+        then monitor, then close, highest score first within each.
+
+        Scores are compared at the four decimals a stored record keeps, then by
+        finding id, so the list ranks exactly as the HTML report does.
+        """
         where, params = filters.where()
         (total,) = self._con.execute(f"SELECT count(*) FROM idx{where}", params).fetchall()[0]
         total = int(total)
@@ -161,8 +186,9 @@ class FindingIndex:
         page = min(max(1, page), pages)
         rows = self._con.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM idx{where}"
-            " ORDER BY score DESC, finding_id LIMIT ? OFFSET ?",
-            [*params, size, (page - 1) * size],
+            " ORDER BY list_position(?, decision), round(score, 4) DESC, finding_id"
+            " LIMIT ? OFFSET ?",
+            [*params, list(DECISIONS), size, (page - 1) * size],
         ).fetchall()
         counts = dict.fromkeys(DECISIONS, 0)
         counts.update(
