@@ -195,7 +195,7 @@ def test_a_verdict_is_recorded_and_applied_by_the_next_hunt(
     with Workbench(db) as wb:
         assert [(v.decision.value, v.note) for v in wb.history.verdicts(fid)] == [
             ("close", "approved <b>")]  # fmt: skip
-    assert "<td>close</td>" in client.get("/").text  # the list shows the verdict
+    assert '<td class="n">close</td>' in client.get("/").text  # the list shows the verdict
     _hunt(logs, db)
     with Workbench(db) as wb:
         codes = [r["code"] for r in wb.stored(fid).record["reasons"]]
