@@ -1,6 +1,7 @@
 """End-to-end speed and memory of ``beaconhunt hunt`` next to a bare DuckDB pass.
 
 Usage: python benchmarks/bench_hunt.py [--rows 10000000] [--file PATH] [--keep]
+       python benchmarks/bench_hunt.py --growth 1000000,5000000,10000000,30000000
 
 1. Writes a synthetic Zeek conn.log (TSV) with ``--rows`` connections
    (benchmarks/make_connlog.py), unless ``--file`` names an existing one.
@@ -9,7 +10,12 @@ Usage: python benchmarks/bench_hunt.py [--rows 10000000] [--file PATH] [--keep]
      computing count, first/last seen, median bytes and interval quartiles:
      the least work any DuckDB-based beacon hunt has to do;
    - hunt: ``beaconhunt hunt FILE --format ndjson --output /dev/null -q``.
-3. Prints connections per second, peak RSS and the hunt/bare time ratio.
+3. Prints connections per second, peak RSS and the hunt/bare time ratio, then the
+   hunt's own profile (``beaconhunt hunt --timings``: seconds per stage).
+
+``--growth`` runs steps 1-3 for each size (files kept in bench-data/ only with
+``--keep``) and ends with a table of seconds per million connections at each size:
+linear growth keeps that column flat.
 
 Goal on a 2-core machine: >= 1.5M connections/s end to end, peak RSS < 2 GB,
 ratio < 1.5.
@@ -49,8 +55,9 @@ print(n, "pairs")
 """
 
 
-def _timed(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of ``cmd``, run alone in a wrapper process."""
+def _timed_err(cmd: list[str]) -> tuple[float, float, str, str]:
+    """Wall seconds, peak RSS (MB), stdout and stderr of ``cmd``, run alone in a
+    wrapper process."""
     wrapper = (
         "import resource, subprocess, sys, time;"
         "t=time.perf_counter(); p=subprocess.run(sys.argv[1:], capture_output=True, text=True);"
@@ -62,35 +69,72 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
     wall, rss, code = first.split()
     if int(code) != 0:
         sys.exit(f"command failed ({code}): {' '.join(cmd)}\n{res.stderr}")
-    return float(wall), float(rss), rest
+    return float(wall), float(rss), rest, res.stderr
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--file", type=Path, help="existing conn.log to use instead")
-    ap.add_argument("--keep", action="store_true", help="keep the generated file")
-    args = ap.parse_args()
-    path = args.file or (HERE.parent / "bench-data" / f"conn-{args.rows}.log")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        print(f"generating {args.rows:,} connections -> {path}", flush=True)
-        subprocess.run(
-            [sys.executable, str(HERE / "make_connlog.py"), str(path), "--rows", str(args.rows)],
-            check=True,
-        )
+def _timed(cmd: list[str]) -> tuple[float, float, str]:
+    wall, rss, out, _ = _timed_err(cmd)
+    return wall, rss, out
+
+
+def _run(path: Path) -> tuple[int, float, float, float, float, str]:
+    """Connections, bare seconds and MB, hunt seconds and MB, and the hunt's profile."""
     rows = sum(1 for _ in path.open("rb")) - 9  # 8 header lines + #close
     bare_s, bare_rss, bare_out = _timed([sys.executable, "-c", _BARE, str(path)])
     hunt_cmd = [sys.executable, "-m", "beaconhunt", "hunt", str(path), "--format", "ndjson",
-                "--output", os.devnull, "-q"]  # fmt: skip
-    hunt_s, hunt_rss, _ = _timed(hunt_cmd)
+                "--output", os.devnull, "-q", "--timings"]  # fmt: skip
+    hunt_s, hunt_rss, _, profile = _timed_err(hunt_cmd)
     print(f"file: {path} ({path.stat().st_size / 1e6:,.0f} MB, {rows:,} connections)")
     print(f"bare duckdb : {bare_s:6.2f} s  {rows / bare_s / 1e6:5.2f} M conn/s"
           f"  peak RSS {bare_rss:,.0f} MB  ({bare_out.strip()})")  # fmt: skip
     print(f"hunt        : {hunt_s:6.2f} s  {rows / hunt_s / 1e6:5.2f} M conn/s"
           f"  peak RSS {hunt_rss:,.0f} MB")  # fmt: skip
     print(f"ratio hunt/bare: {hunt_s / bare_s:.2f}")
-    if args.file is None and not args.keep:
+    print(f"hunt profile, {profile.strip()}", flush=True)
+    return rows, bare_s, bare_rss, hunt_s, hunt_rss, profile
+
+
+def _file(rows: int) -> Path:
+    path = HERE.parent / "bench-data" / f"conn-{rows}.log"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"generating {rows:,} connections -> {path}", flush=True)
+        subprocess.run(
+            [sys.executable, str(HERE / "make_connlog.py"), str(path), "--rows", str(rows)],
+            check=True,
+        )
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--file", type=Path, help="existing conn.log to use instead")
+    ap.add_argument("--keep", action="store_true", help="keep the generated file(s)")
+    ap.add_argument("--growth", help="comma-separated sizes: run each, then the growth table")
+    args = ap.parse_args()
+    if args.growth:
+        sizes = [int(x) for x in args.growth.split(",")]
+        table = []
+        for n in sizes:
+            made = not (HERE.parent / "bench-data" / f"conn-{n}.log").exists()
+            path = _file(n)
+            table.append(_run(path))
+            if made and not args.keep:
+                path.unlink()
+            print()
+        print("| connections | bare s | hunt s | ratio | hunt s per 1M | hunt peak RSS MB |")
+        print("|---|---|---|---|---|---|")
+        for rows, bare_s, _, hunt_s, hunt_rss, _ in table:
+            print(f"| {rows:,} | {bare_s:.2f} | {hunt_s:.2f} | {hunt_s / bare_s:.2f}"
+                  f" | {hunt_s / rows * 1e6:.2f} | {hunt_rss:,.0f} |")  # fmt: skip
+        return
+    existed = (
+        args.file is not None or (HERE.parent / "bench-data" / f"conn-{args.rows}.log").exists()
+    )
+    path = args.file or _file(args.rows)
+    _run(path)
+    if not existed and not args.keep:
         path.unlink()
 
 

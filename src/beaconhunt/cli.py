@@ -41,6 +41,7 @@ from beaconhunt.pipeline import HuntResult, hunt
 from beaconhunt.report import REPORTERS, TableReporter
 from beaconhunt.report.safe import Messages
 from beaconhunt.util.text import terminal_text
+from beaconhunt.util.timing import format_stages
 
 __all__ = ["main"]
 
@@ -183,6 +184,7 @@ class _HuntArgs:
     cases: Path | None = None
     quiet: bool = False
     html: Path | None = None
+    timings: bool = False
 
 
 def _context(a: _HuntArgs, s: dict[str, Any]) -> Context:
@@ -224,6 +226,9 @@ def _hunt_once(a: _HuntArgs) -> HuntResult:
         )  # fmt: skip
     if not a.quiet:
         _print_load_summary(result, _err())
+    if a.timings:  # asked for: printed even with --quiet (the benchmark uses both)
+        click.echo("seconds per stage:\n" + "\n".join(
+            "  " + line for line in format_stages(result.seconds)), err=True)  # fmt: skip
     _write(result, a.fmt, a.output, s["hunt"].limit)
     if a.cases is not None:
         _write_cases(result, a)
@@ -331,11 +336,17 @@ _PATHS = click.argument(
 @click.option("--min-score", type=float, help="Report pairs scoring at least this (0-1).")
 @click.option("--limit", type=int, help="Rows in the terminal table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress, warnings or summary on stderr.")
+@click.option(
+    "--timings",
+    is_flag=True,
+    help="Print the seconds each stage took (load, group, detect...) on stderr.",
+)
 def hunt_cmd(paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path | None,
              db: Path | None, window: str | None, fmt: str, output: Path | None,
              config: Path | None, assets: Path | None, whois: Path | None,
              intel: Path | None, cases: Path | None, html: Path | None,
-             min_score: float | None, limit: int | None, quiet: bool) -> None:  # fmt: skip
+             min_score: float | None, limit: int | None, quiet: bool,
+             timings: bool) -> None:  # fmt: skip
     """Hunt for beacons in network and endpoint logs, investigate each and decide.
 
     PATHS are files or directories, each file recognised by its content: Zeek
@@ -345,7 +356,7 @@ def hunt_cmd(paths: tuple[Path, ...], internal: tuple[str, ...], allowlist: Path
     Winlogbeat or NXLog JSON). Context files are optional.
     """
     args = _HuntArgs(paths, internal, allowlist, assets, whois, intel, db, window, fmt,
-                     output, config, min_score, limit, cases, quiet, html)  # fmt: skip
+                     output, config, min_score, limit, cases, quiet, html, timings)  # fmt: skip
 
     def body() -> None:
         _do_hunt(args)

@@ -49,6 +49,7 @@ from beaconhunt.store import facts as store_facts
 from beaconhunt.store.duckdb import DuckDBStore, ProgressFn
 from beaconhunt.store.history import History
 from beaconhunt.util.text import terminal_text
+from beaconhunt.util.timing import StageClock
 
 __all__ = ["HuntResult", "hunt"]
 
@@ -128,18 +129,19 @@ def hunt(
                dns or DnsSettings())  # fmt: skip
     networks = Networks(settings.internal)
     window = parse_duration(settings.window) if settings.window else None
-    clock: dict[str, float] = {}
+    clock = StageClock()
     t0 = time.perf_counter()
 
     own_store = store is None
     store = store or DuckDBStore(db)
     try:
         store.progress = progress
-        load = load_paths(paths, store, on_file=on_file, sources=sources,
-                          max_line=settings.max_line_bytes)  # fmt: skip
-        clock["load"] = time.perf_counter() - t0
-        result = HuntResult([], load, connections=store.count("conn"))
-        span = store.time_span()
+        with clock.stage("load"):
+            load = load_paths(paths, store, on_file=on_file, sources=sources,
+                              max_line=settings.max_line_bytes)  # fmt: skip
+        with clock.stage("group"):
+            result = HuntResult([], load, connections=store.count("conn"))
+            span = store.time_span()
         if span is None:
             raise NoUsableInput(_nothing_read(load))
         start, end = span
@@ -151,14 +153,14 @@ def hunt(
                 "timestamps look relative to the capture start (before 2001); times are shown"
                 " as offsets from 1970-01-01"
             )
-        store.candidate_pairs(
-            start,
-            end,
-            settings.min_connections,
-            (long_session or LongSessionSettings()).min_piece_s,
-        )
-        store.mark_internal(networks)
-        t1 = time.perf_counter()
+        with clock.stage("group"):
+            store.candidate_pairs(
+                start,
+                end,
+                settings.min_connections,
+                (long_session or LongSessionSettings()).min_piece_s,
+            )
+            store.mark_internal(networks)
         counted: list[int] = []
         history = History(store.con) if store.path is not None else None
         run_id = (
@@ -170,14 +172,14 @@ def hunt(
             store, start, end, job, networks, history, result.dropped, counted, clock
         )
         result.outbound_pairs = counted[0] if counted else 0
-        clock["detect"] = time.perf_counter() - t1
         result.findings = findings
         result.run_id = run_id
         clock["total"] = time.perf_counter() - t0
         result.seconds = clock
         if history is not None and run_id is not None:
-            history.record_findings(run_id, findings)
-            history.record_summary(run_id, result.read_summary().to_record())
+            with clock.stage("history"):
+                history.record_findings(run_id, findings)
+                history.record_summary(run_id, result.read_summary().to_record())
     finally:
         if own_store:
             store.close()
@@ -220,28 +222,34 @@ def _score_pairs(
     history: History | None,
     dropped: Counter[str],
     counted: list[int],
-    clock: dict[str, float],
+    clock: StageClock,
 ) -> list[Finding]:
     """Run every registered detector (:mod:`beaconhunt.detect.base`), then attribute,
-    investigate and decide all their candidates the same way
-    (``clock["investigate"]``: seconds spent on the pivots)."""
+    investigate and decide all their candidates the same way (``clock``: seconds per
+    stage, ``detect.<kind>``, ``details``, ``investigate``, ``decide``)."""
     settings = job.settings
     data = DetectInput(store, start, end, settings.min_connections, settings.min_score,
                        job.score, job.filters, job.long_session, job.dns)  # fmt: skip
-    report = DetectReport()
-    candidates = [c for d in detectors() for c in d.detect(data, report)]
+    report = DetectReport(seconds=clock)
+    candidates = []
+    with clock.stage("detect"):
+        for detector in detectors():
+            with clock.stage(f"detect.{detector.kind}"):
+                candidates += detector.detect(data, report)
     counted.append(report.scored)
     dropped.update(report.dropped)
     if not candidates:
         return []
     ids = sorted({c.pair_id for c in candidates if c.pair is None})
-    details = store.pair_details(ids, start, end)
-    traffic = store_facts.pair_traffic(store.con, ids, start, end)
-    clients, prevalence = store_facts.pair_clients(store.con, ids, start, end)
-    active = count_active_hosts(store.con, start, end, networks)
-    attributed = store.attribution(ids, start, end, settings.attribution_tolerance)
-    own = any(c.attribution for c in candidates)
-    persistence = _persistence(store) if attributed or own else ()
+    with clock.stage("details"):
+        details = store.pair_details(ids, start, end)
+        traffic = store_facts.pair_traffic(store.con, ids, start, end)
+        clients, prevalence = store_facts.pair_clients(store.con, ids, start, end)
+        active = count_active_hosts(store.con, start, end, networks)
+    with clock.stage("attribution"):
+        attributed = store.attribution(ids, start, end, settings.attribution_tolerance)
+        own = any(c.attribution for c in candidates)
+        persistence = _persistence(store) if attributed or own else ()
     drafts: list[Draft] = []
     scored: list[tuple[dict[str, Any], Candidate]] = []
     for c in candidates:
@@ -274,12 +282,11 @@ def _score_pairs(
             kind=c.kind,
         ))  # fmt: skip
         scored.append((d, c))
-    t0 = time.perf_counter()
-    evidence = investigate(
-        store.con, drafts, start, end, networks, job.context, job.decide, job.evidence,
-        persistence, active,
-    )  # fmt: skip
-    clock["investigate"] = time.perf_counter() - t0
+    with clock.stage("investigate"):
+        evidence = investigate(
+            store.con, drafts, start, end, networks, job.context, job.decide, job.evidence,
+            persistence, active,
+        )  # fmt: skip
     assets = job.context.assets
     for draft in drafts:
         if draft.src_host is None and assets is not None:

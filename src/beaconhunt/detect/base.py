@@ -29,6 +29,7 @@ from beaconhunt.detect.filter import FilterSettings
 from beaconhunt.detect.score import ScoreSettings
 from beaconhunt.detect.settings import DnsSettings, LongSessionSettings
 from beaconhunt.model import Evidence, ScoreComponents
+from beaconhunt.util.timing import StageClock
 
 if TYPE_CHECKING:
     from beaconhunt.store.duckdb import DuckDBStore
@@ -140,6 +141,8 @@ class DetectReport:
 
     scored: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    #: seconds per stage; a detector may add its own (``detect.<kind>.<step>``)
+    seconds: StageClock = field(default_factory=StageClock)
 
 
 class Detector(ABC):

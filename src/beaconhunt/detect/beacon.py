@@ -33,11 +33,13 @@ class BeaconDetector(Detector):
     kind = "beacon"
 
     def detect(self, data: DetectInput, report: DetectReport) -> list[Candidate]:
-        series = data.store.pair_series(data.start, data.end)
+        with report.seconds.stage("detect.beacon.series"):
+            series = data.store.pair_series(data.start, data.end)
         if series.pair_id.size == 0:
             return []
         batch = SeriesBatch(series.ts, series.bytes_out, series.bytes_in, series.offsets)
-        scores = score_batch(batch, data.start, data.end, data.score)
+        with report.seconds.stage("detect.beacon.score"):
+            scores = score_batch(batch, data.start, data.end, data.score)
         kept = _prefilter(scores, data.filters)
         # pairs whose outbound rows are too few (a domain that also resolved inside)
         enough = scores.n >= data.min_connections

@@ -48,8 +48,12 @@ EXTRA_SHARED: frozenset[str] = frozenset(
     }
 )
 
-_ICANN = PublicSuffixList(only_icann=True)
-_FULL = PublicSuffixList()
+
+@lru_cache(maxsize=2)
+def _psl(only_icann: bool) -> PublicSuffixList:
+    """The parsed list, built on first use: parsing it takes ~0.2 s, which every
+    command paid at import time, ``--help`` included."""
+    return PublicSuffixList(only_icann=only_icann)
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +83,7 @@ def _simple_tail(last2: str) -> bool:
     if last2 in _deep_rule_tails():
         return False
     tld = last2.rsplit(".", 1)[-1]
-    return _ICANN.publicsuffix(last2) == tld
+    return _psl(True).publicsuffix(last2) == tld
 
 
 def registered_domains(names: Sequence[str]) -> list[str | None]:
@@ -121,7 +125,7 @@ def registered_domain(name: str | None) -> str | None:
     clean = _clean(name)
     if not clean or is_ip(clean):
         return None
-    reg = _ICANN.privatesuffix(clean)
+    reg = _psl(True).privatesuffix(clean)
     return reg if reg else clean
 
 
@@ -142,8 +146,8 @@ def shared_suffix(name: str | None) -> str | None:
         parent = ".".join(labels[i:])
         if parent in EXTRA_SHARED:
             return parent
-    public = _FULL.publicsuffix(clean)
-    icann = _ICANN.publicsuffix(clean)
+    public = _psl(False).publicsuffix(clean)
+    icann = _psl(True).publicsuffix(clean)
     if public and icann and public != icann and public != clean:
         return public
     return None

@@ -120,7 +120,7 @@ SELECT ip, CASE WHEN regexp_full_match(ip, '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}
                    + (TRY_CAST(split_part(ip, '.', 2) AS UBIGINT) << 16)
                    + (TRY_CAST(split_part(ip, '.', 3) AS UBIGINT) << 8)
                    + TRY_CAST(split_part(ip, '.', 4) AS UBIGINT) END AS n
-FROM (SELECT DISTINCT unnest([src_ip, dst_ip]) AS ip FROM conn SEMI JOIN _pairs USING (pair_key))
+FROM (SELECT src_ip AS ip FROM conn UNION SELECT dst_ip FROM conn)
 WHERE ip IS NOT NULL
 """
 _INTERNAL_V4 = """
@@ -885,11 +885,14 @@ FROM (
         return int(self.con.execute("SELECT count(*) FROM _pairs").fetchall()[0][0])
 
     def mark_internal(self, networks: Networks) -> None:
-        """Register which addresses of the candidate pairs are internal.
+        """Register which addresses of the store are internal (``_internal``).
 
-        IPv4 addresses are matched in SQL as integers against the networks'
-        ranges; the rest (IPv6, odd strings) are few and checked in Python.
-        Call after :meth:`candidate_pairs`.
+        Every address is classified, not only the candidate pairs': a DISTINCT
+        over the two address columns took 0.43 s at 10M connections against
+        1.23 s for the candidates' (the semi-join to find their rows costs more
+        than the addresses it leaves out). IPv4 addresses are matched in SQL as
+        integers against the networks' ranges; the rest (IPv6, odd strings) are
+        checked in Python.
         """
         ranges = [(int(n.network_address), int(n.broadcast_address))
                   for n in networks.networks() if n.version == 4]  # fmt: skip
