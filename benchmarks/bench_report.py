@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from beaconhunt.cli_report import write_report
+from beaconhunt.web.local import chromium_or_exit
 
 GOAL_S = 2.0
 
@@ -66,17 +65,6 @@ _NAV_JS = """
 }
 """
 _METRICS = ("RecalcStyleDuration", "LayoutDuration", "ScriptDuration", "TaskDuration")
-
-
-def find_chromium() -> str:
-    """$BEACONHUNT_CHROMIUM, else the first of chromium, chromium-browser, google-chrome."""
-    names = [os.environ.get("BEACONHUNT_CHROMIUM") or ""]
-    names += ["chromium", "chromium-browser", "google-chrome"]
-    for name in filter(None, names):
-        found = shutil.which(name)
-        if found:
-            return found
-    sys.exit("no Chromium found: apt-get install chromium, or set BEACONHUNT_CHROMIUM")
 
 
 def _demo(folder: Path) -> Path:
@@ -120,7 +108,7 @@ def bench_open(html: Path, runs: int) -> dict[str, list[float]]:
     got: dict[str, list[float]] = {k: [] for k in keys}
     nodes = 0
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"],
+        browser = pw.chromium.launch(executable_path=chromium_or_exit(), args=["--no-sandbox"],
                                      chromium_sandbox=False, headless=True)  # fmt: skip
         try:
             for _ in range(runs):

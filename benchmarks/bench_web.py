@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import re
 import shutil
 import statistics
@@ -40,12 +39,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError, URLError
+from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
@@ -55,6 +53,7 @@ from beaconhunt.app.store import Workbench
 from beaconhunt.model.record import finding_from_record
 from beaconhunt.store.duckdb import DuckDBStore
 from beaconhunt.store.history import History
+from beaconhunt.web.local import chromium_or_exit, served
 
 TOKEN = "bench-web-token-0123456789abcdef"
 GOAL_S = 1.0
@@ -85,17 +84,6 @@ FROM (
     JOIN (SELECT row_number() OVER (ORDER BY finding_id) - 1 AS k, * FROM findings) s USING (k)
 )
 """
-
-
-def find_chromium() -> str:
-    """$BEACONHUNT_CHROMIUM, else the first of chromium, chromium-browser, google-chrome."""
-    names = [os.environ.get("BEACONHUNT_CHROMIUM") or ""]
-    names += ["chromium", "chromium-browser", "google-chrome"]
-    for name in filter(None, names):
-        found = shutil.which(name)
-        if found:
-            return found
-    sys.exit("no Chromium found: apt-get install chromium, or set BEACONHUNT_CHROMIUM")
 
 
 def _replica_ip(i: int) -> str:
@@ -157,39 +145,6 @@ def build_store(demo_db: Path, out: Path, total: int, method: str) -> None:
         wb.finding_view(sample.finding_id)
     print(f"store: {n:,} findings built with --method {method} in {seconds:.1f} s"
           f" ({out.stat().st_size / 1e6:,.0f} MB) -> {out}")  # fmt: skip
-
-
-@contextmanager
-def serve(db: Path, log: Path) -> Iterator[str]:
-    """``beaconhunt serve`` on ``db`` in a subprocess; yields its base URL."""
-    env = {k: v for k, v in os.environ.items() if k != "BEACONHUNT_TOKEN"}
-    with log.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "beaconhunt", "serve", "--db", str(db), "--port", "0",
-             "--token", TOKEN], stderr=err, env=env,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            m = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=", log.read_text())
-            if m:
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"beaconhunt serve did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-        base = m.group(1)
-        while True:  # the address is printed just before uvicorn listens
-            try:
-                _fetch(base + "/static/report.css")  # any HTTP answer: it listens
-                break
-            except (URLError, ConnectionError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"beaconhunt serve does not answer:\n{log.read_text()}")
-                time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 class _NoRedirect(HTTPRedirectHandler):
@@ -304,7 +259,7 @@ def bench_browser(base: str, fid: str, runs: int) -> None:
     )
     pages = {"list page 1": "/", "list page 1000": "/?page=1000", "finding": f"/finding/{fid}"}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"],
+        browser = pw.chromium.launch(executable_path=chromium_or_exit(), args=["--no-sandbox"],
                                      chromium_sandbox=False, headless=True)  # fmt: skip
         try:
             print(f"Chromium page loads ({runs} runs, fresh context each):")
@@ -350,7 +305,7 @@ def main() -> None:
             print(f"demo: generated and hunted in {time.perf_counter() - t0:.1f} s")
         db = a.keep or Path(tmp) / "bench.duckdb"
         build_store(demo, db, a.findings, a.method)
-        with serve(db, Path(tmp) / "serve.log") as base:
+        with served(db, TOKEN, Path(tmp) / "serve.log") as base:
             warm, fid = bench_http(base, db, a.repeat)
             if a.browser_runs:
                 bench_browser(base, fid, a.browser_runs)

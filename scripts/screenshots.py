@@ -31,72 +31,18 @@ palette (Pillow) and the script says so.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.error import HTTPError, URLError
-from urllib.request import urlopen
 
 from beaconhunt.app.store import Workbench
 from beaconhunt.cli_report import write_report
+from beaconhunt.web.local import chromium_or_exit, served
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "screenshots-token-0123456789abcdef"
 MAX_BYTES = 400_000
-
-
-def find_chromium() -> str:
-    """$BEACONHUNT_CHROMIUM, else the first of chromium, chromium-browser, google-chrome."""
-    names = [os.environ.get("BEACONHUNT_CHROMIUM") or ""]
-    names += ["chromium", "chromium-browser", "google-chrome"]
-    for name in filter(None, names):
-        found = shutil.which(name)
-        if found:
-            return found
-    sys.exit("no Chromium found: apt-get install chromium, or set BEACONHUNT_CHROMIUM")
-
-
-@contextmanager
-def serve(db: Path, log: Path) -> Iterator[str]:
-    """``beaconhunt serve`` on ``db`` in a subprocess; yields the address with the token."""
-    env = {k: v for k, v in os.environ.items() if k != "BEACONHUNT_TOKEN"}
-    with log.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "beaconhunt", "serve", "--db", str(db), "--port", "0",
-             "--token", TOKEN], stderr=err, env=env,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            m = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=", log.read_text())
-            if m:
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"beaconhunt serve did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-        base = m.group(1)
-        while True:  # the address is printed just before uvicorn listens
-            try:
-                urlopen(base + "/static/report.css", timeout=5).close()
-            except HTTPError:  # 403 without the token: it listens
-                break
-            except (URLError, ConnectionError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"beaconhunt serve does not answer:\n{log.read_text()}")
-                time.sleep(0.05)
-            else:
-                break
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def top_escalated(db: Path) -> str:
@@ -132,8 +78,8 @@ def shoot(db: Path, out: Path, tmp: Path, list_query: str = "") -> None:
     fid = top_escalated(db)
     out.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
-    with sync_playwright() as pw, serve(db, tmp / "serve.log") as base:
-        browser = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"],
+    with sync_playwright() as pw, served(db, TOKEN, tmp / "serve.log") as base:
+        browser = pw.chromium.launch(executable_path=chromium_or_exit(), args=["--no-sandbox"],
                                      chromium_sandbox=False, headless=True)  # fmt: skip
         try:
             ctx = browser.new_context(viewport={"width": 1280, "height": 900})

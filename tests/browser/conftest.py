@@ -50,7 +50,6 @@ Both are harmless; Playwright passes ``--disable-dev-shm-usage`` anyway.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -59,11 +58,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from beaconhunt.web.local import BROWSER_NAMES, find_chromium
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Route, WebSocketRoute
 
-#: Command names tried, in order, when $BEACONHUNT_CHROMIUM is not set.
-BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
 #: Extra Chromium switches. See the module docstring for why.
 LAUNCH_ARGS = ["--no-sandbox"]
 #: Default Playwright timeout for actions and navigations in these tests (ms):
@@ -105,18 +104,6 @@ def is_local_url(url: str) -> bool:
     if parts.scheme in {"http", "https", "ws", "wss"}:
         return parts.hostname in LOOPBACK_HOSTS
     return False
-
-
-def find_chromium() -> str | None:
-    """The browser executable: $BEACONHUNT_CHROMIUM, else the first known name on $PATH."""
-    explicit = os.environ.get("BEACONHUNT_CHROMIUM")
-    if explicit:
-        return shutil.which(explicit)
-    for name in BROWSER_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 @dataclass

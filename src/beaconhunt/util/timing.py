@@ -35,13 +35,15 @@ class StageClock(dict[str, float]):
 def format_stages(seconds: dict[str, float]) -> list[str]:
     """One line per stage, indented by depth, with its share of ``total``.
 
-    Stages print in the order they were first entered; a parent before its
-    children, since it is entered first.
+    Stages print in the order they were first entered (a parent before its
+    children, since it is entered first), ``total`` last.
     """
     total = seconds.get("total") or sum(v for k, v in seconds.items() if "." not in k) or 1.0
     width = max((len(k) + 2 * k.count(".") for k in seconds), default=0)
     lines = []
-    for name, s in seconds.items():
+    ordered = [k for k in seconds if k != "total"] + (["total"] if "total" in seconds else [])
+    for name in ordered:
+        s = seconds[name]
         label = "  " * name.count(".") + name
         lines.append(f"{label:<{width}}  {s:8.2f} s  {100 * s / total:5.1f}%")
     return lines
