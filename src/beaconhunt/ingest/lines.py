@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_MAX_LINE",
     "BoundedText",
     "LineGuard",
+    "current_guard",
     "current_limit",
     "current_line",
     "guard",
@@ -79,6 +80,13 @@ def current_line(name: str) -> int | None:
     without the reader passing it."""
     reading = _READING.get()
     return reading.line if reading is not None and reading.name == name else None
+
+
+def current_guard() -> LineGuard | None:
+    """The guard of the load in progress (:func:`guard`), if any: where a reader that
+    does not use ``open_text`` (DuckDB's, :mod:`beaconhunt.ingest.linescan`) records
+    the lines it skipped for length."""
+    return _CURRENT.get()
 
 
 def current_limit() -> int:

@@ -242,7 +242,7 @@ def _load_once(
     for s in network_files:  # staged; DNS answers they carry count as side logs
         if on_file:
             on_file(s.path.name)
-        _load_network(s, store, report, sources)
+        _load_network(s, store, report, sources, care)
     # 2. connections, named with what step 1 loaded
     staged = 0
     for (log, _sig, compressed), members in tsv_groups.items():
@@ -312,12 +312,30 @@ def _load_json(s: Sniffed, store: DuckDBStore, report: LoadReport) -> None:
 
 
 def _load_network(
-    s: Sniffed, store: DuckDBStore, report: LoadReport, sources: Sequence[NetworkReader]
+    s: Sniffed,
+    store: DuckDBStore,
+    report: LoadReport,
+    sources: Sequence[NetworkReader],
+    care: Counter[Path],
 ) -> None:
-    """Stream one firewall, proxy, flow or IDS log through its reader into staging."""
+    """Stream one firewall, proxy, flow or IDS log through its reader into staging: in
+    DuckDB when the reader has SQL for it (:mod:`beaconhunt.ingest.linescan`), else in
+    Python. A file DuckDB could not read (the import starts again: ``care``) is read in
+    Python, which reads a damaged file up to the damage."""
     from beaconhunt.ingest.readers import network_readers
 
     reader = next(r for r in (*sources, *network_readers()) if r.name == s.log)
+    scan = reader.line_scan(s.path) if not care[s.path] else None
+    if scan is not None:
+        got = store.scan_lines(s.path, scan, reader.name, s.compressed)
+        report.rows[reader.name] += got.connections
+        report.problems.extend(got.problems)
+        for reason, n in got.skipped.items():
+            report.skipped_records[f"{reader.name} {reason}"] += n
+        if got.connections == 0 and not got.problems:
+            report.problems.append(InputProblem(str(s.path), None, "no connection records"))
+        store.record_input(s.path, reader.name, got.connections)
+        return
     sink = FlowSink(
         str(s.path), reader.name,
         lambda cols: store.append_flows(reader.name, cols),

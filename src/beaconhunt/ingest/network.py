@@ -23,13 +23,16 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beaconhunt.errors import InputProblem
 from beaconhunt.ingest.lines import current_line
 from beaconhunt.ingest.plausible import connection_problem, time_problem
 
-__all__ = ["FLOW_COLUMNS", "TLS_COLUMNS", "FlowSink", "NetworkReader"]
+if TYPE_CHECKING:  # linescan imports this module
+    from beaconhunt.ingest.linescan import LineScan
+
+__all__ = ["FLOW_COLUMNS", "MAX_PROBLEMS", "TLS_COLUMNS", "FlowSink", "NetworkReader"]
 
 #: The columns a reader fills, in ``conn`` schema order (uid and process are not theirs).
 FLOW_COLUMNS: tuple[str, ...] = (
@@ -62,8 +65,8 @@ TLS_COLUMNS: tuple[str, ...] = (
 _BATCH = 100_000
 #: What a reader says about one DNS response (the store's ``dns`` staging columns).
 _DNS_COLUMNS = ("ts", "uid", "src_ip", "query", "answer", "resolver", "qtype", "rcode")
-#: Problems kept per file; the rest are only counted.
-_MAX_PROBLEMS = 50
+#: Problems shown per file; the rest are only counted.
+MAX_PROBLEMS = 50
 
 
 class FlowSink:
@@ -212,9 +215,9 @@ class FlowSink:
     def problem(self, line: int | None, message: str) -> None:
         """A malformed line or record: reported with file and line, then skipped."""
         self._bad_lines += 1
-        if len(self.problems) < _MAX_PROBLEMS:
+        if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(InputProblem(self.file, line, message, 1))
-        elif len(self.problems) == _MAX_PROBLEMS:
+        elif len(self.problems) == MAX_PROBLEMS:
             self.problems.append(
                 InputProblem(self.file, None, "further malformed lines not shown", 1)
             )
@@ -267,6 +270,12 @@ class NetworkReader(ABC):
     def detect(self, head: str, path: Path) -> bool:
         """True when ``head`` (the first 64 KiB, decompressed and decoded, BOM
         removed) is this format. ``path`` is only a hint; decide from content."""
+
+    def line_scan(self, path: Path) -> LineScan | None:
+        """How DuckDB reads ``path`` (:mod:`beaconhunt.ingest.linescan`), or None to
+        read it with :meth:`read`. The two must give the same rows, skips and
+        problems; :meth:`read` stays the reference (and reads a file DuckDB cannot)."""
+        return None
 
     @abstractmethod
     def read(self, path: Path, sink: FlowSink) -> None:

@@ -28,7 +28,8 @@ import pyarrow as pa
 
 from beaconhunt.enrich.network import Networks
 from beaconhunt.errors import InputProblem, StoreError
-from beaconhunt.ingest.lines import DEFAULT_MAX_LINE, valid_unicode
+from beaconhunt.ingest.lines import DEFAULT_MAX_LINE, current_guard, valid_unicode
+from beaconhunt.ingest.linescan import LineScan, LineScanResult, scan_lines
 from beaconhunt.ingest.network import FLOW_COLUMNS
 from beaconhunt.ingest.plausible import BAD_PORT_SQL, BAD_TS_SQL
 from beaconhunt.ingest.zeek import ZeekHeader
@@ -395,8 +396,15 @@ class DuckDBStore:
 
     def _execute(self, label: str, sql: str, params: Sequence[object] = ()) -> list[Any]:
         """Run one statement, reporting DuckDB's own progress while it runs."""
-        if self.progress is None:
+        with self._progress_of(label):
             return self.con.execute(sql, params).fetchall()
+
+    @contextlib.contextmanager
+    def _progress_of(self, label: str) -> Iterator[None]:
+        """Report DuckDB's progress on the statements run inside as ``label``."""
+        if self.progress is None:
+            yield
+            return
         done = threading.Event()
         report = self.progress
 
@@ -410,7 +418,7 @@ class DuckDBStore:
         t = threading.Thread(target=poll, daemon=True)
         t.start()
         try:
-            return self.con.execute(sql, params).fetchall()
+            yield
         finally:
             done.set()
             t.join()
@@ -639,6 +647,18 @@ class DuckDBStore:
         finally:
             self.con.unregister("_fbatch")
         return n
+
+    def scan_lines(self, path: Path, scan: LineScan, log: str, compressed: bool) -> LineScanResult:
+        """Stage the connections of one network log that DuckDB parses
+        (:func:`beaconhunt.ingest.linescan.scan_lines`); :meth:`flush_flows` stores them."""
+        try:
+            with self._progress_of(f"reading {path.name}"):
+                return scan_lines(self.con, path, scan, log, compressed=compressed,
+                                  line_guard=current_guard())  # fmt: skip
+        except duckdb.Error as exc:
+            if self._in_load:  # DuckDB aborted the transaction: the loader retries
+                raise ScanAborted([path], f"cannot read: {_short(str(exc))}") from exc
+            raise StoreError(f"{path}: cannot read: {_short(str(exc))}") from exc
 
     def flush_flows(self) -> int:
         """Store the staged network-reader connections; those without a name get
