@@ -17,7 +17,7 @@ Zeek TSV files are read by DuckDB, which enforces the same limit itself
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +70,9 @@ class LineGuard:
 
 _CURRENT: ContextVar[LineGuard | None] = ContextVar("beaconhunt_line_guard", default=None)
 #: the file opened last with ``open_text`` and not closed (see :func:`current_line`)
-_READING: ContextVar[BoundedText | None] = ContextVar("beaconhunt_reading", default=None)
+_READING: ContextVar[BoundedText | NumberedLines | None] = ContextVar(
+    "beaconhunt_reading", default=None
+)
 
 
 def current_line(name: str) -> int | None:
@@ -176,6 +178,30 @@ class BoundedText:
                 pass
             self._skipped(lineno)
             yield "\n"
+
+
+class NumberedLines:
+    """Lines of file ``name`` that are already numbered, as ``(number, text)``: the lines
+    of a file DuckDB read that its SQL leaves to a reader's Python
+    (:mod:`beaconhunt.ingest.linescan`). While they are iterated, :func:`current_line`
+    names the line in hand, as for a file opened with ``open_text``."""
+
+    def __init__(self, name: str, lines: Iterable[tuple[int, str]]) -> None:
+        self.name = name
+        self._lines = lines
+        #: the number of the line returned last
+        self.line = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        before = _READING.get()
+        _READING.set(self)
+        try:
+            for n, text in self._lines:
+                self.line = n
+                yield n, text
+        finally:
+            if _READING.get() is self:
+                _READING.set(before)
 
 
 #: Lines DuckDB 2.0's CSV reader drops without a reject: longer than its 32 MiB buffer.

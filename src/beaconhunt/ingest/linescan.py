@@ -37,14 +37,27 @@ FLOW_COLUMNS        any of them, by name; missing ones are NULL
                     (counted, as ``FlowSink.skip``), else NULL
 ``problem``         why the line is malformed (reported with its line, as
                     ``FlowSink.problem``), else NULL
+``python_line``     the line itself, when the SQL leaves it to the reader's
+                    Python (:attr:`LineScan.python`); the row's other columns
+                    are then ignored
 ==================  =====================================================
+
+**Lines left to Python.** A reader's SQL need not say everything its Python
+says: it reads the usual shape of a line (a strict regular expression, plain
+casts) and hands every other line to ``LineScan.python``, the per-line part of
+the reader's :meth:`~beaconhunt.ingest.network.NetworkReader.read`, which
+writes to a :class:`~beaconhunt.ingest.network.FlowSink` as it always does.
+The unusual line is then read exactly as the Python reader reads it, by the
+same code, and the SQL stays simple enough to run at the engine's speed
+(worded problems, odd encodings of a value and rare layouts cost nothing in
+SQL). Problems from both are told in line order, as one reader would.
 """
 
 from __future__ import annotations
 
 import gzip
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,8 +65,8 @@ import duckdb
 import pyarrow as pa
 
 from beaconhunt.errors import InputProblem
-from beaconhunt.ingest.lines import DEFAULT_MAX_LINE, LineGuard
-from beaconhunt.ingest.network import FLOW_COLUMNS, MAX_PROBLEMS
+from beaconhunt.ingest.lines import DEFAULT_MAX_LINE, LineGuard, NumberedLines
+from beaconhunt.ingest.network import FLOW_COLUMNS, MAX_PROBLEMS, FlowSink
 from beaconhunt.ingest.plausible import BAD_TS_SQL, PORT_MAX, connection_problem
 from beaconhunt.store.schema import TABLES
 
@@ -72,6 +85,9 @@ class LineScan:
     select: str
     params: tuple[object, ...] = ()
     notes: Callable[[LineScanResult], list[InputProblem]] | None = None
+    #: reads the lines returned as ``python_line`` (number, text without its line
+    #: end, in file order) into the sink, as :meth:`NetworkReader.read` would
+    python: Callable[[Iterable[tuple[int, str]], FlowSink], None] | None = None
 
 
 @dataclass
@@ -84,11 +100,15 @@ class LineScanResult:
     problems: list[InputProblem] = field(default_factory=list)
     #: lines that were problems (shown or not)
     bad_lines: int = 0
+    #: DNS answers the reader's Python gave (``FlowSink.dns``)
+    dns_records: int = 0
 
 
 _COUNTS = ("bytes_out", "bytes_in", "pkts_out", "pkts_in")
 #: the columns the sink's plausibility rule looks at, in :func:`connection_problem`'s order
 _PLAUSIBLE_COLUMNS = ("ts", "src_port", "dst_port", "duration", *_COUNTS)
+#: rows of lines left to Python fetched at a time
+_PYTHON_SLICE = 10_000
 #: the shortest ``max_line_size`` DuckDB is given (bytes)
 _DUCKDB_MIN_LINE = 1 << 16
 
@@ -133,12 +153,14 @@ def scan_lines(
     compressed: bool,
     line_guard: LineGuard | None = None,
     insert: str = "_flows",
+    sink: FlowSink | None = None,
 ) -> LineScanResult:
     """Run ``scan`` over ``path`` and stage its connections in table ``insert``
     (``FLOW_COLUMNS`` then ``log``). Problems are per line, the first
     :data:`~beaconhunt.ingest.network.MAX_PROBLEMS` shown and the rest counted;
-    too-long lines are told to ``line_guard`` (the load's). DuckDB errors (a
-    file it cannot read at all) propagate."""
+    too-long lines are told to ``line_guard`` (the load's). Lines the SQL leaves
+    to Python go through ``scan.python`` into ``sink`` (required then; closed
+    here). DuckDB errors (a file it cannot read at all) propagate."""
     limit = line_guard.limit if line_guard is not None else DEFAULT_MAX_LINE
     result = LineScanResult(str(path))
     con.execute("DROP TABLE IF EXISTS _ls_rej")
@@ -171,11 +193,12 @@ def scan_lines(
         for n in sorted(too_long):
             line_guard.record(str(path), n)
     names = {r[0] for r in con.execute("DESCRIBE _ls").fetchall()}
+    late = _read_in_python(con, scan, sink, result) if "python_line" in names else []
     present = [c for c in FLOW_COLUMNS if c in names]
     kept = " AND ".join(f"{c} IS NULL" for c in ("problem", "skip") if c in names) or "true"
     impossible = _impossible(names)
     cols = ", ".join(_column_exprs(present))
-    result.connections = int(
+    result.connections += int(
         con.execute(
             f"INSERT INTO {insert} SELECT {cols}, ? FROM _ls WHERE {kept} AND NOT ({impossible})",
             [log],
@@ -197,18 +220,48 @@ def scan_lines(
     ).fetchall():
         bad.append((int(row[0]), connection_problem(*row[1:]) or "record has no timestamp"))
     con.execute("DROP TABLE IF EXISTS _ls")
+    bad += late
     bad.sort()
-    result.bad_lines = len(bad)
+    result.bad_lines += len(bad)
     for n, msg in bad[:MAX_PROBLEMS]:
         result.problems.append(InputProblem(str(path), n, msg, 1))
-    if len(bad) > MAX_PROBLEMS:
-        rest = len(bad) - MAX_PROBLEMS
+    if result.bad_lines > MAX_PROBLEMS:
+        rest = result.bad_lines - MAX_PROBLEMS
         result.problems.append(
             InputProblem(str(path), None, "further malformed lines not shown", rest)
         )
     if scan.notes is not None:
         result.problems.extend(scan.notes(result))
     return result
+
+
+def _read_in_python(
+    con: duckdb.DuckDBPyConnection, scan: LineScan, sink: FlowSink | None, result: LineScanResult
+) -> list[tuple[int, str]]:
+    """Hand the lines the SQL left to Python (``python_line``) to ``scan.python`` and
+    take them out of ``_ls``; what the sink got is added to ``result``. Returns the
+    sink's shown problems as ``(line, message)``: told with the SQL's in line order
+    (the sink shows its first ones, which are the first of its lines); the count of
+    the rest goes to ``result.bad_lines``."""
+    if scan.python is None or sink is None:
+        raise ValueError("a line scan that returns python_line needs its python reader and a sink")
+    # fetched in slices, so a file of unusual lines is not held twice
+    cur = con.execute("SELECT n, python_line FROM _ls WHERE python_line IS NOT NULL ORDER BY n")
+
+    def rows() -> Iterator[tuple[int, str]]:
+        while chunk := cur.fetchmany(_PYTHON_SLICE):
+            for n, text in chunk:
+                yield int(n), str(text)
+
+    scan.python(NumberedLines(sink.file, rows()), sink)
+    sink.close()
+    con.execute("DELETE FROM _ls WHERE python_line IS NOT NULL")
+    result.connections += sink.connections
+    result.dns_records += sink.dns_records
+    result.skipped.update(sink.skipped)
+    shown = [(p.line, p.message) for p in sink.problems if p.line is not None]
+    result.bad_lines += sink.bad_lines - len(shown)
+    return shown
 
 
 def _renumber(con: duckdb.DuckDBPyConnection, missing: Sequence[int]) -> None:

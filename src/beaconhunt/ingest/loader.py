@@ -326,9 +326,17 @@ def _load_network(
 
     reader = next(r for r in (*sources, *network_readers()) if r.name == s.log)
     scan = reader.line_scan(s.path) if not care[s.path] else None
+    sink = FlowSink(
+        str(s.path), reader.name,
+        lambda cols: store.append_flows(reader.name, cols),
+        lambda cols: store.append("dns", cols),
+        flush_tls=lambda cols: store.append("ssl", cols),
+    )  # fmt: skip
     if scan is not None:
-        got = store.scan_lines(s.path, scan, reader.name, s.compressed)
+        got = store.scan_lines(s.path, scan, reader.name, s.compressed, sink)
         report.rows[reader.name] += got.connections
+        if got.dns_records:
+            report.rows[f"{reader.name}_dns"] += got.dns_records
         report.problems.extend(got.problems)
         for reason, n in got.skipped.items():
             report.skipped_records[f"{reader.name} {reason}"] += n
@@ -336,12 +344,6 @@ def _load_network(
             report.problems.append(InputProblem(str(s.path), None, "no connection records"))
         store.record_input(s.path, reader.name, got.connections)
         return
-    sink = FlowSink(
-        str(s.path), reader.name,
-        lambda cols: store.append_flows(reader.name, cols),
-        lambda cols: store.append("dns", cols),
-        flush_tls=lambda cols: store.append("ssl", cols),
-    )  # fmt: skip
     try:
         reader.read(s.path, sink)
     except (OSError, EOFError, zlib.error) as exc:

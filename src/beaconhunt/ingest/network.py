@@ -225,6 +225,11 @@ class FlowSink:
             last = self.problems[-1]
             self.problems[-1] = InputProblem(last.file, None, last.message, last.skipped + 1)
 
+    @property
+    def bad_lines(self) -> int:
+        """Malformed lines and records told so far (shown or only counted)."""
+        return self._bad_lines
+
     def skip(self, reason: str) -> None:
         """A valid record that is not a connection this hunt uses (a denied or
         dropped packet, an inbound request...): counted by reason, not a problem."""

@@ -30,7 +30,7 @@ from beaconhunt.enrich.network import Networks
 from beaconhunt.errors import InputProblem, StoreError
 from beaconhunt.ingest.lines import DEFAULT_MAX_LINE, current_guard, valid_unicode
 from beaconhunt.ingest.linescan import LineScan, LineScanResult, scan_lines
-from beaconhunt.ingest.network import FLOW_COLUMNS
+from beaconhunt.ingest.network import FLOW_COLUMNS, FlowSink
 from beaconhunt.ingest.plausible import BAD_PORT_SQL, BAD_TS_SQL
 from beaconhunt.ingest.zeek import ZeekHeader
 from beaconhunt.normalize.destination import (
@@ -648,13 +648,21 @@ class DuckDBStore:
             self.con.unregister("_fbatch")
         return n
 
-    def scan_lines(self, path: Path, scan: LineScan, log: str, compressed: bool) -> LineScanResult:
+    def scan_lines(
+        self,
+        path: Path,
+        scan: LineScan,
+        log: str,
+        compressed: bool,
+        sink: FlowSink | None = None,
+    ) -> LineScanResult:
         """Stage the connections of one network log that DuckDB parses
-        (:func:`beaconhunt.ingest.linescan.scan_lines`); :meth:`flush_flows` stores them."""
+        (:func:`beaconhunt.ingest.linescan.scan_lines`; ``sink`` takes the lines its
+        SQL leaves to the reader's Python); :meth:`flush_flows` stores them."""
         try:
             with self._progress_of(f"reading {path.name}"):
                 return scan_lines(self.con, path, scan, log, compressed=compressed,
-                                  line_guard=current_guard())  # fmt: skip
+                                  line_guard=current_guard(), sink=sink)  # fmt: skip
         except duckdb.Error as exc:
             if self._in_load:  # DuckDB aborted the transaction: the loader retries
                 raise ScanAborted([path], f"cannot read: {_short(str(exc))}") from exc

@@ -10,8 +10,12 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-__all__ = ["LARGEST_COUNT", "address", "show", "whole_number"]
+__all__ = ["IPV4_SQL", "LARGEST_COUNT", "address", "show", "whole_number"]
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+#: A canonical IPv4 address as ``ipaddress`` writes it (no leading zeros), as an RE2
+#: pattern for readers' SQL (no capturing group): text it matches is its own canonical form.
+IPV4_SQL = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 #: The largest count the store holds (a signed 64-bit BIGINT): a larger one is out of range.
 LARGEST_COUNT = (1 << 63) - 1
 

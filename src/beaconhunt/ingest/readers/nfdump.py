@@ -151,7 +151,7 @@ from beaconhunt.ingest.lines import BoundedText, LineGuard, current_limit
 from beaconhunt.ingest.linescan import LineScan, LineScanResult
 from beaconhunt.ingest.network import FlowSink, NetworkReader
 from beaconhunt.ingest.plausible import TS_MAX
-from beaconhunt.ingest.readers._fields import LARGEST_COUNT, address, show
+from beaconhunt.ingest.readers._fields import IPV4_SQL, LARGEST_COUNT, address, show
 from beaconhunt.ingest.sniff import is_gzip, open_text
 
 __all__ = ["READER", "V16_COLUMNS", "V16_HEADER", "NfdumpReader", "layout_of"]
@@ -700,8 +700,7 @@ def _iso_sql(t: str) -> str:
         ELSE {{'v': ({utc} * 1000000 + {us})::DOUBLE / 1000000.0, 'e': NULL}} END)"""
 
 
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
-_IPV4 = _OCTET + r"(\." + _OCTET + "){3}"
+_IPV4 = IPV4_SQL
 
 
 def _proto_sql(x: str) -> str:

@@ -111,13 +111,15 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from beaconhunt.ingest.linescan import LineScan
 from beaconhunt.ingest.network import FlowSink, NetworkReader
-from beaconhunt.ingest.readers._fields import show, whole_number
+from beaconhunt.ingest.readers._fields import IPV4_SQL, show, whole_number
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = [
@@ -383,16 +385,112 @@ class SquidReader(NetworkReader):
             return True
         return False
 
+    def line_scan(self, path: Path) -> LineScan:
+        """Native lines of the usual shape in SQL, every other line in Python
+        (module docstring, "Read by DuckDB")."""
+        return LineScan(_SCAN_SQL, python=_read_lines)
+
     def read(self, path: Path, sink: FlowSink) -> None:
         with open_text(path) as fh:
-            for n, raw in enumerate(fh, start=1):
-                line = raw.strip()
-                if not line:
-                    continue
-                try:
-                    _emit(_parse(line), sink)
-                except ValueError as exc:
-                    sink.problem(n, str(exc))
+            _read_lines(enumerate(fh, start=1), sink)
+
+
+def _read_lines(lines: Iterable[tuple[int, str]], sink: FlowSink) -> None:
+    """Numbered lines (with or without their line end) into ``sink``."""
+    for n, raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            _emit(_parse(line), sink)
+        except ValueError as exc:
+            sink.problem(n, str(exc))
+
+
+# -- read by DuckDB --------------------------------------------------------------------------
+
+_IPV4 = IPV4_SQL
+#: A printable ASCII field without spaces (Python's ``str.split`` splits on more).
+_F = "[!-~]+"
+#: A host of a URL or CONNECT target the SQL reads: letters, digits, ``.``, ``_``, ``-``.
+_HOST = "[A-Za-z0-9._-]+"
+#: The usual native line: time, elapsed, client, code/status, size, method, then a
+#: CONNECT target or an absolute URL, user, hierarchy/peer, type, anything after.
+_NATIVE = (
+    rf"([0-9]{{1,10}}\.[0-9]{{3}}) +([0-9]{{1,15}}) ({_IPV4}) ([A-Z][A-Z_]*)/([0-9]{{1,5}})"
+    rf" ([0-9]{{1,18}}) ([A-Z]+) ({_F}) {_F} ([A-Z][A-Z_]*)/({_F}) {_F}(?: .*[!-~])?"
+)
+#: ``scheme://host[:port][/?#...]`` and ``host:port``, as the SQL reads them.
+_URL = rf"([A-Za-z][A-Za-z0-9+.-]*)://({_HOST})(?::([0-9]{{1,5}}))?(?:[/?#][!-~]*)?"
+_CONNECT = rf"({_HOST}):([0-9]{{1,5}})"
+_SCHEME_PORTS = " ".join(f"WHEN '{k}' THEN {v}" for k, v in DEFAULT_PORTS.items())
+_SCAN_SQL = f"""
+WITH m AS (
+    SELECT n, line,
+           coalesce(regexp_full_match(line, '{_NATIVE}') AND NOT contains(line, '] "'),
+                    false) AS ok
+    FROM lines WHERE line IS NOT NULL
+), f AS (
+    SELECT n, line, ok,
+           CASE WHEN ok THEN list_filter(string_split(line, ' '), lambda x: x <> '') END AS c
+    FROM m
+), r AS (
+    SELECT n, line, ok,
+           c[1] AS stamp, c[2] AS elapsed, c[3] AS client,
+           split_part(c[4], '/', 1) AS code, split_part(c[4], '/', 2) AS status,
+           c[5] AS size, c[6] AS method, c[7] AS url,
+           split_part(c[9], '/', 1) AS peer_code,
+           c[9][strlen(split_part(c[9], '/', 1)) + 2:] AS peer_host
+    FROM f
+), k AS (
+    SELECT *,
+           CASE WHEN NOT ok THEN NULL
+                WHEN starts_with(code, 'UDP_') THEN '{_ICP}'
+                WHEN status = '407' THEN '{_AUTH}'
+                WHEN contains(code, 'DENIED') THEN '{_DENIED}' END AS skip,
+           CASE WHEN NOT ok THEN NULL
+                WHEN method = 'CONNECT' AND regexp_full_match(url, '{_CONNECT}')
+                    THEN regexp_extract(url, '{_CONNECT}', ['host', 'port'])
+                WHEN regexp_full_match(url, '{_URL}')
+                    THEN regexp_extract(url, '{_URL}', ['scheme', 'host', 'port'])
+           END AS t
+    FROM r
+), h AS (
+    SELECT *,
+           lower(coalesce(t.scheme, '')) AS scheme,
+           t.host AS host,
+           CASE WHEN t.port <> '' THEN CAST(t.port AS INTEGER) END AS port,
+           regexp_full_match(t.host, '{_IPV4}') AS host_ip,
+           regexp_matches(t.host, '[A-Za-z_-]') AS host_name,
+           CASE WHEN peer_code IN ('HIER_DIRECT', 'DIRECT', 'CLOSEST_DIRECT', 'ORIGINAL_DST',
+                                   'TIMEOUT_HIER_DIRECT', 'TIMEOUT_DIRECT',
+                                   'TIMEOUT_CLOSEST_DIRECT', 'TIMEOUT_ORIGINAL_DST')
+                 AND peer_host <> '' THEN peer_host END AS direct
+    FROM k
+)
+SELECT n,
+       CASE WHEN NOT ok
+                 OR (skip IS NULL AND (
+                        t IS NULL OR NOT (host_ip OR host_name)
+                        OR NOT coalesce(port BETWEEN 1 AND 65535, true)
+                        OR regexp_matches(coalesce(direct, ''), '[:\\[]')))
+            THEN line END AS python_line,
+       skip,
+       CAST(stamp AS DOUBLE) - CAST(elapsed AS DOUBLE) / 1000.0::DOUBLE AS ts,
+       CAST(elapsed AS DOUBLE) / 1000.0::DOUBLE AS duration,
+       client AS src_ip,
+       CASE WHEN host_ip THEN host
+            WHEN regexp_full_match(direct, '{_IPV4}') THEN direct END AS dst_ip,
+       coalesce(port, CASE WHEN method = 'CONNECT' AND scheme = '' THEN 443 END,
+                CASE scheme {_SCHEME_PORTS} END) AS dst_port,
+       'tcp' AS proto,
+       CASE scheme WHEN 'http' THEN 'http' WHEN 'https' THEN 'ssl' END AS service,
+       CAST(size AS BIGINT) AS bytes_in,
+       CASE WHEN NOT host_ip THEN host END AS dst_domain,
+       CASE WHEN method = 'CONNECT' THEN 'connect' ELSE 'http_host' END AS domain_source,
+       true AS proxied
+FROM h
+"""
 
 
 READER = SquidReader()
