@@ -76,11 +76,14 @@ every seed).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
+from beaconhunt.ingest.linescan import LineScan
 from beaconhunt.ingest.network import FlowSink, NetworkReader
-from beaconhunt.ingest.readers._fields import address, show, whole_number
+from beaconhunt.ingest.readers._fields import IPV4_SQL, address, show, whole_number
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = ["ALLOW_WORDS", "BLOCK_WORDS", "READER", "NetfilterReader"]
@@ -281,17 +284,216 @@ class NetfilterReader(NetworkReader):
             return True
         return False
 
+    def line_scan(self, path: Path) -> LineScan | None:
+        """Lines of the usual shape in SQL, every other line in Python (module
+        docstring, "Read by DuckDB"); the BSD dates are the clock's own, given as a
+        parameter. None when the file's modification time is unusable."""
+        try:
+            mtime = path.stat().st_mtime
+            clock = _Clock(mtime)
+        except (OSError, ValueError, OverflowError):
+            return None
+        return LineScan(_SCAN_SQL, (_bsd_days(clock),), python=partial(_read_lines, mtime=mtime))
+
     def read(self, path: Path, sink: FlowSink) -> None:
-        state = _Reader(sink, path.stat().st_mtime)
+        mtime = path.stat().st_mtime
         with open_text(path) as fh:
-            for n, raw in enumerate(fh, start=1):
-                line = raw.strip()
-                if not line:
-                    continue
-                try:
-                    state.line(line)
-                except ValueError as exc:
-                    sink.problem(n, str(exc))
+            _read_lines(enumerate(fh, start=1), sink, mtime)
+
+
+def _read_lines(lines: Iterable[tuple[int, str]], sink: FlowSink, mtime: float) -> None:
+    """Numbered lines (with or without their line end) of a file last modified at
+    ``mtime`` into ``sink``."""
+    state = _Reader(sink, mtime)
+    for n, raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            state.line(line)
+        except ValueError as exc:
+            sink.problem(n, str(exc))
+
+
+# -- read by DuckDB --------------------------------------------------------------------------
+
+
+def _bsd_days(clock: _Clock) -> list[float | None]:
+    """Midnight (epoch seconds) of every BSD ``month day`` as ``clock`` dates it, day 1-31
+    of each month in turn (index ``(month - 1) * 31 + day``); None for a day the clock
+    refuses (``Feb 30``, or ``Feb 29`` of a year without it)."""
+    out: list[float | None] = []
+    for month in _MONTH_NAMES:
+        for day in range(1, 32):
+            try:
+                out.append(clock._day(month, str(day)))
+            except (ValueError, OverflowError):
+                out.append(None)
+    return out
+
+
+#: BSD syslog's ``Nov  3 08:00:01`` / ``Nov 03 08:00:01`` (15 characters, no fraction).
+_BSD = "(?:" + "|".join(_MONTH_NAMES) + ") (?: [1-9]|[0-9]{2}) [0-9]{2}:[0-9]{2}:[0-9]{2}"
+#: RFC 3339 / ISO 8601 with a ``T``, up to microseconds, ``Z``, ``+hh:mm``, ``+hhmm`` or no zone.
+_ISO = (
+    r"[12][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+#: journalctl's ``-o short-unix``.
+_EPOCH = r"[0-9]{1,10}(?:\.[0-9]{1,6})?"
+#: A line the SQL reads: a time, then printable ASCII words separated by single spaces.
+_LINE = f"(?:{_BSD}|{_ISO}|{_EPOCH}) [!-~]+(?: [!-~]+)*"
+_BLOCKED = " OR ".join(f"contains(hp, '{w}')" for w in BLOCK_WORDS)
+_ALLOWED = " OR ".join(f"contains(hp, '{w}')" for w in ALLOW_WORDS)
+_PROTO_SQL = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _PROTO.items())
+
+
+def _get(key: str) -> str:
+    """``_Packet.get``: the value after the first `` KEY=`` of ``t``, up to a space."""
+    return f"split_part(split_part(t, ' {key}=', 2), ' ', 1)"
+
+
+def _port(v: str, top: int) -> str:
+    """A port the SQL reads (ASCII digits, at most ``top``), else NULL."""
+    return (
+        f"CASE WHEN regexp_full_match({v}, '[0-9]{{1,5}}') AND CAST({v} AS INTEGER) <= {top}"
+        f" THEN CAST({v} AS INTEGER) END"
+    )
+
+
+_SCAN_SQL = f"""
+WITH m AS (
+    SELECT n, line, contains(line, ' OUT=') AS nf,
+           contains(line, ' OUT=') AND coalesce(regexp_full_match(line, '{_LINE}'), false) AS ok
+    FROM lines WHERE line IS NOT NULL
+), s AS (
+    SELECT n, line, nf, ok,
+           CASE WHEN NOT ok THEN NULL
+                WHEN line[1] BETWEEN '0' AND '9' THEN strpos(line, ' ') ELSE 16 END AS sp
+    FROM m
+), r AS (
+    SELECT n, line, nf, ok, substr(line, 1, sp - 1) AS stamp, substr(line, sp + 1) AS rest
+    FROM s
+), b AS (
+    SELECT *, split_part(rest, ' OUT=', 1) AS before FROM r
+), k AS (
+    SELECT *, split_part(before, ' ', -1) AS tok FROM b
+), p AS (
+    SELECT *, left(before, length(before) - length(tok)) AS prefix FROM k
+), q AS (
+    SELECT *, upper(substr(prefix, strpos(prefix, ' ') + 1)) AS hp,
+           ' ' || split_part(substr(rest, length(prefix) + 1), ' [', 1) || ' ' AS t,
+           length(before) < length(rest) AND starts_with(tok, 'IN=')
+               AND NOT contains(substr(tok, 4), 'IN=') AS split_ok
+    FROM p
+), z AS (  -- the stamp's parts, as _Clock reads them
+    SELECT *,
+           CASE WHEN NOT ok THEN NULL
+                WHEN NOT (stamp[1] BETWEEN '0' AND '9') THEN 'bsd'
+                WHEN contains(stamp, '-') THEN 'iso' ELSE 'epoch' END AS kind,
+           substr(stamp, 20) AS tail
+    FROM q
+), zz AS (
+    SELECT *,
+           CASE WHEN kind = 'iso' AND tail[1] = '.'
+                THEN split_part(split_part(split_part(substr(tail, 2), 'Z', 1), '+', 1), '-', 1)
+                ELSE '' END AS frac
+    FROM z
+), w AS (
+    SELECT *,
+           CASE WHEN kind = 'bsd' THEN substr(stamp, 8, 2)
+                WHEN kind = 'iso' THEN substr(stamp, 12, 2) END AS hh,
+           CASE WHEN kind = 'bsd' THEN substr(stamp, 11, 2)
+                WHEN kind = 'iso' THEN substr(stamp, 15, 2) END AS mi,
+           CASE WHEN kind = 'bsd' THEN substr(stamp, 14, 2)
+                WHEN kind = 'iso' THEN substr(stamp, 18, 2) END AS ss,
+           CASE WHEN kind = 'iso' THEN substr(tail, length(frac) + (frac <> '')::INTEGER + 1)
+                END AS zone
+    FROM zz
+), c AS (
+    SELECT *,
+           CASE kind
+           WHEN 'epoch' THEN CAST(stamp AS DOUBLE)
+           WHEN 'bsd' THEN CASE WHEN CAST(hh AS INTEGER) <= 23 AND CAST(mi AS INTEGER) <= 59
+                                     AND CAST(ss AS INTEGER) <= 60
+                                     AND CAST(trim(substr(stamp, 5, 2)) AS INTEGER) BETWEEN 1 AND 31
+                THEN (?::DOUBLE[])[
+                        (strpos('{"".join(_MONTH_NAMES)}', substr(stamp, 1, 3)) + 2) // 3 * 31 - 31
+                        + CAST(trim(substr(stamp, 5, 2)) AS INTEGER)]
+                     + (CAST(CAST(hh AS INTEGER) * 3600 + CAST(mi AS INTEGER) * 60 AS DOUBLE)
+                        + CAST(ss AS DOUBLE)) END
+           WHEN 'iso' THEN CASE WHEN CAST(hh AS INTEGER) <= 23 AND CAST(mi AS INTEGER) <= 59
+                                     AND CAST(ss AS INTEGER) <= 59
+                                     AND (zone IN ('', 'Z')
+                                          OR (TRY_CAST(substr(zone, 2, 2) AS INTEGER) <= 23
+                                              AND TRY_CAST(right(zone, 2) AS INTEGER) <= 59))
+                THEN CAST(
+                    ((date_diff('day', DATE '1970-01-01', TRY_CAST(substr(stamp, 1, 10) AS DATE))
+                      * 86400 + CAST(hh AS INTEGER) * 3600 + CAST(mi AS INTEGER) * 60
+                      + CAST(ss AS INTEGER)
+                      - CASE WHEN zone IN ('', 'Z') THEN 0
+                             ELSE (CASE zone[1] WHEN '-' THEN -1 ELSE 1 END)
+                                  * (TRY_CAST(substr(zone, 2, 2) AS INTEGER) * 3600
+                                     + TRY_CAST(right(zone, 2) AS INTEGER) * 60) END)
+                     * 1000000 + CAST(rpad(frac, 6, '0') AS BIGINT)) AS DOUBLE)
+                    / 1000000.0::DOUBLE END
+           END AS ts
+    FROM w
+), f AS (
+    SELECT n, line, nf, ok, split_ok, ts, t,
+           CASE WHEN {_BLOCKED} THEN 'blocked (log prefix)'
+                WHEN {_ALLOWED} THEN NULL
+                ELSE 'not an allow/accept log prefix' END AS verdict,
+           {_get("IN")} AS in_v, {_get("OUT")} AS out_v, {_get("PROTO")} AS proto_v,
+           {_get("SRC")} AS src, {_get("DST")} AS dst
+    FROM c
+), g AS (
+    SELECT *,
+           CASE upper(proto_v) {_PROTO_SQL} END AS proto,
+           regexp_full_match(src, '{IPV4_SQL}') AND regexp_full_match(dst, '{IPV4_SQL}') AS ips
+    FROM f
+), h AS (
+    SELECT *,
+           CASE WHEN proto = 'icmp' THEN {_get("TYPE")} ELSE {_get("SPT")} END AS sp_v,
+           CASE WHEN proto = 'icmp' THEN {_get("CODE")} ELSE {_get("DPT")} END AS dp_v
+    FROM g
+), o AS (
+    SELECT *,
+           CASE WHEN proto = 'icmp' AND NOT regexp_full_match(sp_v, '[0-9]+') THEN NULL
+                ELSE {_port("sp_v", 65535)} END AS src_port,
+           CASE WHEN proto = 'icmp' AND NOT regexp_full_match(dp_v, '[0-9]+') THEN NULL
+                ELSE {_port("dp_v", 65535)} END AS dst_port,
+           proto = 'icmp' AND regexp_full_match(sp_v, '[0-9]{{4,}}') AS sp_odd,
+           proto = 'icmp' AND regexp_full_match(dp_v, '[0-9]{{4,}}') AS dp_odd
+    FROM h
+), v AS (
+    SELECT *,
+           CASE WHEN NOT nf THEN 'other'
+                WHEN NOT (ok AND split_ok) OR ts IS NULL THEN 'python'
+                WHEN verdict IS NOT NULL THEN 'verdict'
+                WHEN in_v <> '' AND out_v = '' THEN 'inbound'
+                WHEN proto_v = '' THEN 'python'
+                WHEN proto IS NULL THEN 'proto'
+                WHEN NOT ips THEN 'python'
+                WHEN proto = 'icmp' AND (sp_odd OR dp_odd OR coalesce(src_port > 255, false)
+                                         OR coalesce(dst_port > 255, false)) THEN 'python'
+                WHEN proto <> 'icmp' AND (src_port IS NULL OR dst_port IS NULL) THEN 'python'
+                WHEN proto = 'tcp' AND (NOT contains(t, ' SYN ') OR contains(t, ' ACK '))
+                    THEN 'flags'
+                ELSE 'row' END AS what
+    FROM o
+)
+SELECT n,
+       CASE WHEN what = 'python' OR (what = 'other' AND NOT regexp_matches(line, '[!-~]'))
+            THEN line END AS python_line,
+       CASE what WHEN 'other' THEN '{_OTHER}' WHEN 'verdict' THEN verdict
+                 WHEN 'inbound' THEN 'inbound to the logging host'
+                 WHEN 'proto' THEN 'not tcp/udp/icmp'
+                 WHEN 'flags' THEN 'not a connection start (TCP without SYN, or with ACK)'
+                 END AS skip,
+       ts, src AS src_ip, src_port, dst AS dst_ip, dst_port, proto
+FROM v
+"""
 
 
 READER = NetfilterReader()

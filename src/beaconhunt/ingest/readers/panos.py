@@ -85,11 +85,13 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from beaconhunt.ingest.linescan import LineScan
 from beaconhunt.ingest.network import FlowSink, NetworkReader
-from beaconhunt.ingest.readers._fields import address, show, whole_number
+from beaconhunt.ingest.readers._fields import IPV4_SQL, address, show, whole_number
 from beaconhunt.ingest.sniff import open_text
 
 __all__ = ["LOG_TYPES", "MIN_FIELDS", "READER", "PanosReader"]
@@ -233,23 +235,136 @@ class PanosReader(NetworkReader):
         lines = [ln for ln in head.splitlines() if ln.strip()][:_DETECT_LINES]
         return any(_is_record(cells) for ln in lines if (cells := _cells(ln.strip())))
 
+    def line_scan(self, path: Path) -> LineScan:
+        """Records of the usual shape in SQL, every other line in Python (module
+        docstring, "Read by DuckDB"). Nothing carries from line to line (the only
+        state, :class:`_Values`, is a cache), so any line can go to either."""
+        return LineScan(_SCAN_SQL, python=_read_lines)
+
     def read(self, path: Path, sink: FlowSink) -> None:
-        values = _Values()
         with open_text(path) as fh:
-            for n, raw in enumerate(fh, start=1):
-                line = raw.strip().removeprefix("\ufeff") if n == 1 else raw.strip()
-                if not line:
-                    continue
-                try:
-                    cells = _cells(line)
-                    if cells is None or not _is_record(cells):
-                        raise ValueError("not a PAN-OS log record")
-                    if cells[_TYPE] == "TRAFFIC":
-                        _traffic(cells, values, sink)
-                    else:
-                        sink.skip(f"other log types ({cells[_TYPE]})")
-                except (ValueError, csv.Error) as exc:
-                    sink.problem(n, str(exc))
+            _read_lines(enumerate(fh, start=1), sink)
+
+
+def _read_lines(lines: Iterable[tuple[int, str]], sink: FlowSink) -> None:
+    """Numbered lines (with or without their line end) into ``sink``."""
+    values = _Values()
+    for n, raw in lines:
+        line = raw.strip().removeprefix("\ufeff") if n == 1 else raw.strip()
+        if not line:
+            continue
+        try:
+            cells = _cells(line)
+            if cells is None or not _is_record(cells):
+                raise ValueError("not a PAN-OS log record")
+            if cells[_TYPE] == "TRAFFIC":
+                _traffic(cells, values, sink)
+            else:
+                sink.skip(f"other log types ({cells[_TYPE]})")
+        except (ValueError, csv.Error) as exc:
+            sink.problem(n, str(exc))
+
+
+# -- read by DuckDB --------------------------------------------------------------------------
+
+#: ``YYYY/MM/DD hh:mm:ss`` in ASCII digits (Receive and Generated Time: shape only, as
+#: :func:`_is_clock` checks them).
+_CLOCK = "[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+#: Start Time as the SQL reads it: years 1970-2099, hours 00-23, seconds 00-59 (a leap
+#: second, 24:00:00 or a far year goes to Python); the day of the month is checked by a cast.
+_START_TIME = (
+    "(?:19[7-9][0-9]|20[0-9]{2})/(?:0[1-9]|1[0-2])/(?:0[1-9]|[12][0-9]|3[01])"
+    " (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+)
+_CELL = "[^,]*"
+#: Every record the SQL reads: a printable first character, anything up to the first comma
+#: (syslog header and FUTURE_USE), then Receive Time, Serial, Type, Subtype, FUTURE_USE and
+#: Generated Time.
+_HEAD = rf"^[!-~]{_CELL},{_CLOCK},{_CELL},[A-Z-]+,{_CELL},{_CELL},{_CLOCK}(?:,|$)"
+_PORT = "[0-9]{1,5}"
+_COUNT = "[0-9]{1,18}"
+#: A connection the SQL reads: fields 0-36 of an allowed ``end`` TRAFFIC record, with
+#: canonical IPv4 addresses, ASCII digits and a printable Application without spaces.
+_CONNECTION = (
+    rf"^[!-~]{_CELL},{_CLOCK},{_CELL},TRAFFIC,end,{_CELL},{_CLOCK},"
+    rf"{IPV4_SQL},{IPV4_SQL},(?:{_CELL},){{5}}[!-+\--~]*,(?:{_CELL},){{9}}"
+    rf"{_PORT},{_PORT},(?:{_CELL},){{3}}[A-Za-z0-9-]+,allow,{_CELL},"
+    rf"{_COUNT},{_COUNT},{_CELL},{_START_TIME},[0-9]{{1,15}}(?:,|$)"
+)
+_HIRES_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
+#: A High Resolution Timestamp with a zone :meth:`_Values.offset` accepts, and without one.
+_HIRES_ZONE = rf"{_HIRES_DATE}[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9]"
+_TYPES = ", ".join(f"'{t}'" for t in sorted(LOG_TYPES))
+_PROTOS = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _PROTO.items())
+_SUBTYPES = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _SUBTYPE_SKIPS.items())
+# ``c`` is the line split at every comma: cells[i] (after any syslog header) is c[i + 2]
+# (1-based), whether the header holds commas or not, as :func:`_cells` splits the body.
+_SCAN_SQL = f"""
+WITH a AS (
+    SELECT n, line,
+           coalesce(NOT contains(line, '"') AND right(line, 1) BETWEEN '!' AND '~'
+                    AND regexp_matches(line, '{_HEAD}'), false) AS ok
+    FROM lines WHERE line IS NOT NULL
+), b AS (
+    SELECT n, line, ok, CASE WHEN ok THEN string_split(line, ',') END AS c FROM a
+), r AS (
+    SELECT n, line, c, c[{_TYPE + 1}] AS type, c[{_SUBTYPE + 1}] AS subtype,
+           c[{_PROTOCOL + 1}] AS protocol,
+           CASE WHEN NOT ok OR c[{_TYPE + 1}] NOT IN ({_TYPES}) THEN 'python'
+                WHEN c[{_TYPE + 1}] <> 'TRAFFIC' THEN 'type'
+                WHEN len(c) < {MIN_FIELDS} THEN 'python'
+                WHEN c[{_SUBTYPE + 1}] <> 'end' THEN 'subtype'
+                WHEN c[{_ACTION + 1}] <> 'allow' THEN 'action'
+                WHEN strlen(c[{_PROTOCOL + 1}]) <> length(c[{_PROTOCOL + 1}]) THEN 'python'
+                WHEN lower(c[{_PROTOCOL + 1}]) NOT IN ({", ".join(f"'{k}'" for k in _PROTO)})
+                    THEN 'protocol'
+                WHEN regexp_matches(line, '{_CONNECTION}') THEN 'connection'
+                ELSE 'python' END AS what
+    FROM b
+), v AS (
+    SELECT n, line, what, type, subtype, protocol,
+           CASE WHEN what = 'connection' THEN c END AS c,
+           CASE WHEN what = 'connection'
+                THEN epoch(TRY_CAST(replace(c[{_START + 1}], '/', '-') AS TIMESTAMP)) END AS start,
+           CASE WHEN what = 'connection' THEN coalesce(c[{_HIRES + 1}], '') END AS hires
+    FROM r
+), o AS (
+    SELECT *,
+           CASE WHEN hires = '' OR ends_with(hires, 'Z') THEN 0
+                WHEN regexp_full_match(hires, '{_HIRES_ZONE}') THEN
+                    CASE WHEN substr(hires, -3, 1) = ':'
+                         THEN (CASE substr(hires, -6, 1) WHEN '+' THEN 1 ELSE -1 END)
+                              * (CAST(substr(hires, -5, 2) AS INTEGER) * 3600
+                                 + CAST(substr(hires, -2, 2) AS INTEGER) * 60)
+                         ELSE (CASE substr(hires, -5, 1) WHEN '+' THEN 1 ELSE -1 END)
+                              * (CAST(substr(hires, -4, 2) AS INTEGER) * 3600
+                                 + CAST(substr(hires, -2, 2) AS INTEGER) * 60) END
+                WHEN regexp_full_match(hires, '{_HIRES_DATE}') THEN 0 END AS offset_s,
+           CAST(c[{_SPORT + 1}] AS INTEGER) AS sport,
+           CAST(c[{_DPORT + 1}] AS INTEGER) AS dport
+    FROM v
+)
+SELECT n,
+       CASE WHEN what = 'python'
+                 OR (what = 'connection' AND (start IS NULL OR offset_s IS NULL
+                                              OR sport > 65535 OR dport > 65535))
+            THEN line END AS python_line,
+       CASE what WHEN 'type' THEN 'other log types (' || type || ')'
+                 WHEN 'subtype' THEN CASE subtype {_SUBTYPES} ELSE 'other traffic subtype' END
+                 WHEN 'action' THEN 'denied, dropped or reset (action)'
+                 WHEN 'protocol' THEN 'not tcp/udp/icmp' END AS skip,
+       start - CAST(offset_s AS DOUBLE) AS ts,
+       c[{_SRC + 1}] AS src_ip,
+       sport AS src_port,
+       c[{_DST + 1}] AS dst_ip,
+       dport AS dst_port,
+       CASE lower(protocol) {_PROTOS} END AS proto,
+       CASE WHEN c[{_APP + 1}] <> '' THEN c[{_APP + 1}] END AS service,
+       CAST(c[{_ELAPSED + 1}] AS DOUBLE) AS duration,
+       CAST(c[{_SENT + 1}] AS BIGINT) AS bytes_out,
+       CAST(c[{_RECEIVED_BYTES + 1}] AS BIGINT) AS bytes_in
+FROM o
+"""
 
 
 READER = PanosReader()

@@ -93,6 +93,18 @@ such a pair has more connections than a Zeek capture would. Squid's
 ``log_fqdn``/``%>A`` client names are not IP addresses and are reported.
 The request size is missing, so ``size.consistent`` evidence never appears.
 
+Read by DuckDB
+--------------
+:meth:`SquidReader.line_scan` reads the usual native line in SQL
+(:mod:`beaconhunt.ingest.linescan`): printable ASCII fields, a time with
+milliseconds, a canonical IPv4 client, an upper-case code and method, and a
+``CONNECT host:port`` or ``scheme://host[:port]`` target whose host is a name
+or a canonical IPv4 address. Every other line (common/combined, IPv6, user
+information in a URL, a port out of range, tabs or non-ASCII text, leading or
+trailing spaces, a line Python would report) goes to the same per-line Python
+as :meth:`~SquidReader.read`, so the two read a file identically
+(``tests/ingest/test_squid_sql.py``).
+
 Equivalence (``tests/ingest/test_reader_squid.py``): the synthetic capture of
 ``Scenario.small`` written as a Squid log (:mod:`beaconhunt.synth.render.squid`)
 and as Zeek logs, hunted with the same settings, reports every implant pair a
@@ -396,9 +408,10 @@ class SquidReader(NetworkReader):
 
 
 def _read_lines(lines: Iterable[tuple[int, str]], sink: FlowSink) -> None:
-    """Numbered lines (with or without their line end) into ``sink``."""
+    """Numbered lines (with or without their line end) into ``sink``; a byte-order
+    mark before line 1 is no part of it (DuckDB drops it too)."""
     for n, raw in lines:
-        line = raw.strip()
+        line = raw.strip().removeprefix("\ufeff") if n == 1 else raw.strip()
         if not line:
             continue
         try:
@@ -432,7 +445,8 @@ WITH m AS (
     FROM lines WHERE line IS NOT NULL
 ), f AS (
     SELECT n, line, ok,
-           CASE WHEN ok THEN list_filter(string_split(line, ' '), lambda x: x <> '') END AS c
+           CASE WHEN ok THEN string_split(split_part(line, ' ', 1) || ' '
+                    || ltrim(line[strlen(split_part(line, ' ', 1)) + 2:]), ' ') END AS c
     FROM m
 ), r AS (
     SELECT n, line, ok,
@@ -450,7 +464,8 @@ WITH m AS (
                 WHEN contains(code, 'DENIED') THEN '{_DENIED}' END AS skip,
            CASE WHEN NOT ok THEN NULL
                 WHEN method = 'CONNECT' AND regexp_full_match(url, '{_CONNECT}')
-                    THEN regexp_extract(url, '{_CONNECT}', ['host', 'port'])
+                    THEN {{'scheme': '', 'host': split_part(url, ':', 1),
+                          'port': split_part(url, ':', 2)}}
                 WHEN regexp_full_match(url, '{_URL}')
                     THEN regexp_extract(url, '{_URL}', ['scheme', 'host', 'port'])
            END AS t
