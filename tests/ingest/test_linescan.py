@@ -129,3 +129,61 @@ def test_rejects_at_the_start(tmp_path: Path, n: int) -> None:
     result, rows, _ = _scan(f)
     assert [p.line for p in result.problems] == [*range(1, n + 1), n + 2]
     assert len(rows) == 1
+
+
+@pytest.mark.parametrize("first", [b"\n", b"\r\n"])
+def test_mixed_line_ends_keep_their_numbers(tmp_path: Path, first: bytes) -> None:
+    # a file of \n lines with \r\n lines appended (or the other way round): Python ends
+    # a line at either, and so must DuckDB, or every line after the first change of
+    # kind would be numbered wrong
+    other = b"\r\n" if first == b"\n" else b"\n"
+    f = tmp_path / "toy.log"
+    f.write_bytes(
+        b"100 10.0.0.1 192.0.2.1 443 50" + first
+        + b"zz bad" + other
+        + b"101 10.0.0.1 192.0.2.1 443 51" + other
+        + b"yy bad" + first
+        + b"102 10.0.0.1 192.0.2.1 443 52" + first
+    )  # fmt: skip
+    result, rows, _ = _scan(f)
+    assert [r[4] for r in rows] == [50, 51, 52]
+    assert [p.line for p in result.problems] == [2, 4]
+
+
+def test_lines_left_to_python_are_read_by_it_in_line_order(tmp_path: Path) -> None:
+    # the SQL keeps lines starting with a digit and leaves the rest to the Python, whose
+    # records and problems come back with their own line numbers
+    from beaconhunt.ingest.network import FlowSink
+
+    seen: list[tuple[int, str]] = []
+
+    def python(lines, sink: FlowSink) -> None:  # type: ignore[no-untyped-def]
+        for n, text in lines:
+            seen.append((n, text))
+            if text.startswith("py "):
+                sink.connection(200.0 + n, "10.0.0.9", None, "192.0.2.9", 80, "tcp")
+            else:
+                sink.problem(n, f"python says no to {text!r}")
+
+    scan = LineScan(
+        "SELECT n, CASE WHEN NOT regexp_matches(line, '^[0-9]') THEN line END AS python_line,"
+        " TRY_CAST(split_part(line, ' ', 1) AS DOUBLE) AS ts, '10.0.0.1' AS src_ip,"
+        " CASE WHEN split_part(line, ' ', 2) = 'bad' THEN 'sql says no' END AS problem"
+        " FROM lines WHERE line IS NOT NULL",
+        python=python,
+    )
+    f = tmp_path / "mixed.log"
+    f.write_text("100 ok\npy one\n101 bad\nnope\n\n102 ok\npy two\n")
+    store = DuckDBStore()
+    sink = FlowSink(str(f), "toy", lambda cols: store.append_flows("toy", cols), lambda c: 0)
+    result = scan_lines(store.con, f, scan, "toy", compressed=False, sink=sink)
+    ts = [r[0] for r in store.con.execute("SELECT ts FROM _flows ORDER BY ts").fetchall()]
+    store.close()
+    assert seen == [(2, "py one"), (4, "nope"), (7, "py two")]
+    assert ts == [100.0, 102.0, 202.0, 207.0]
+    assert result.connections == 4
+    assert [(p.line, p.message) for p in result.problems] == [
+        (3, "sql says no"),
+        (4, "python says no to 'nope'"),
+    ]
+    assert result.bad_lines == 2

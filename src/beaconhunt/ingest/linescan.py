@@ -114,9 +114,15 @@ _DUCKDB_MIN_LINE = 1 << 16
 
 
 def _lines_scan(compressed: bool) -> str:
-    # one VARCHAR column: a separator no log uses, no quoting, no comment character
+    # one VARCHAR column: a separator no log uses, no quoting, no comment character.
+    # Line ends: DuckDB takes the kind of the first line end for the whole file unless
+    # told; told CRLF it ends a line at \r\n or \n, as Python does, so a file of \n
+    # lines with \r\n ones appended keeps its line numbers (told nothing, it would
+    # count each \r\n after a first \n as two lines). A lone \r, which Python also
+    # ends a line at, is the one case left: such a line reads as an empty one.
     return (
         "read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = '\x1f',"
+        " new_line = '\\r\\n',"
         " quote = '', escape = '', comment = '', auto_detect = false, ignore_errors = true,"
         " store_rejects = true, rejects_table = '_ls_rej', rejects_scan = '_ls_rejscan',"
         " strict_mode = false, null_padding = false, max_line_size = ?,"
