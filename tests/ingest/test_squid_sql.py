@@ -153,3 +153,17 @@ def test_synthetic_capture_is_read_in_sql(tmp_path: Path) -> None:
     path = tmp_path / "access.log"
     load(path)
     assert _python_lines(path) == []
+
+
+def test_a_unit_separator_sends_the_file_to_python(tmp_path: Path) -> None:
+    # 0x1f is the line scan's separator, at which DuckDB would cut the line unseen
+    from beaconhunt.ingest.linescan import holds_unit_separator
+
+    path = tmp_path / "access.log"
+    path.write_text(USUAL + "\n" + _native(url="http://a.test/\x1fx") + "\n", encoding="utf-8")
+    assert holds_unit_separator(path, compressed=False)
+    _, rows = load(path)
+    assert len(rows) == 2
+    clean = tmp_path / "clean.log"
+    clean.write_text(USUAL + "\n", encoding="utf-8")
+    assert not holds_unit_separator(clean, compressed=False)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from beaconhunt.errors import InputError, InputProblem
 from beaconhunt.ingest.lines import DEFAULT_MAX_LINE, DUCKDB_BUFFER, guard, lines_longer_than
+from beaconhunt.ingest.linescan import holds_unit_separator
 from beaconhunt.ingest.network import FlowSink, NetworkReader
 from beaconhunt.ingest.plausible import impossible_tsv_lines
 from beaconhunt.ingest.sniff import Sniffed, file_problem, iter_files, sniff
@@ -326,6 +327,8 @@ def _load_network(
 
     reader = next(r for r in (*sources, *network_readers()) if r.name == s.log)
     scan = reader.line_scan(s.path) if not care[s.path] else None
+    if scan is not None and holds_unit_separator(s.path, s.compressed):
+        scan = None
     sink = FlowSink(
         str(s.path), reader.name,
         lambda cols: store.append_flows(reader.name, cols),
