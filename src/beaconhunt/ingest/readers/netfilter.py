@@ -72,6 +72,26 @@ within 0.15 of Zeek's (measured at most 0.112 with BSD times over seeds 3, 7,
 direct-IP implants that Zeek escalates on DNS evidence (``dest.no_dns``), which
 are monitored here (hunted without context files: Sliver and Meterpreter on
 every seed).
+
+Read by DuckDB (:meth:`NetfilterReader.line_scan`, :mod:`beaconhunt.ingest.linescan`).
+The SQL reads the kernel's own shape of an IPv4 packet line, proven by one strict
+regular expression over the whole line: a BSD (``Nov  3 08:00:01``, ``Nov 03``), RFC
+3339 (``T``, up to microseconds, ``Z``/``+hh:mm``/``+hhmm``/no zone) or epoch time, one
+space, host and log-prefix words of printable ASCII without ``=``, ``IN=`` and ``OUT=``
+interfaces, an optional ``MAC=``, the IPv4 header fields in the kernel's order with
+dotted-quad addresses as ``ipaddress`` writes them, and a TCP header (flag words in the
+kernel's order, then only ``OPT (...)`` and ``KEY=value`` words), a UDP or an ICMP one;
+trailing spaces allowed. In such a line every key's first occurrence is the kernel's,
+so the line is cut at ``=`` and each value read by position. BSD dates come from a
+table of every ``month day`` made by the reader's own clock (year from the file's
+modification time, the year before for a date after it) and passed as a parameter;
+RFC 3339 times are whole microseconds over 10**6 as ``datetime.timestamp()`` divides
+them. Lines without `` OUT=`` are "other log messages" in SQL. Every other line (a
+``<PRI>``, IPv6, a tab or non-ASCII character, a port over 65535 or an ICMP type over
+255, a date or time the clock refuses, a prefix touching ``IN=``, any other layout) goes
+to the Python of :meth:`NetfilterReader.read`, with the file's clock, so the rows, skips
+and problems are the same (tests/ingest/test_netfilter_sql.py). A BOM at the start is
+dropped (DuckDB drops it too).
 """
 
 from __future__ import annotations
@@ -306,7 +326,7 @@ def _read_lines(lines: Iterable[tuple[int, str]], sink: FlowSink, mtime: float) 
     ``mtime`` into ``sink``."""
     state = _Reader(sink, mtime)
     for n, raw in lines:
-        line = raw.strip()
+        line = (raw.removeprefix("\ufeff") if n == 1 else raw).strip()  # DuckDB drops a BOM too
         if not line:
             continue
         try:
@@ -319,7 +339,7 @@ def _read_lines(lines: Iterable[tuple[int, str]], sink: FlowSink, mtime: float) 
 
 
 def _bsd_days(clock: _Clock) -> list[float | None]:
-    """Midnight (epoch seconds) of every BSD ``month day`` as ``clock`` dates it, day 1-31
+    """Midnight (epoch seconds) of every BSD ``month day`` as ``clock`` dates it, days 1-31
     of each month in turn (index ``(month - 1) * 31 + day``); None for a day the clock
     refuses (``Feb 30``, or ``Feb 29`` of a year without it)."""
     out: list[float | None] = []
@@ -341,157 +361,136 @@ _ISO = (
 )
 #: journalctl's ``-o short-unix``.
 _EPOCH = r"[0-9]{1,10}(?:\.[0-9]{1,6})?"
-#: A line the SQL reads: a time, then printable ASCII words separated by single spaces.
-_LINE = f"(?:{_BSD}|{_ISO}|{_EPOCH}) [!-~]+(?: [!-~]+)*"
+#: Printable ASCII without space or ``=``: the words of the host and log prefix.
+_WORD = "[!-<>-~]+"
+_IFACE = "[A-Za-z0-9._-]*"
+_HEX = "[0-9A-Fa-f]"
+#: The kernel's IPv4 header fields (nf_log_syslog's ``dump_ipv4_packet``), before the protocol.
+_IP = (
+    rf" SRC={IPV4_SQL} DST={IPV4_SQL} LEN=[0-9]+ TOS=0x{_HEX}{{2}} PREC=0x{_HEX}{{2}}"
+    rf" TTL=[0-9]+ ID=[0-9]+(?: CE)?(?: DF)?(?: MF)?(?: OPT \({_HEX}*\))? PROTO="
+)
+#: TCP: ports, optional sequence numbers, window, the flag words in the kernel's order, then
+#: only ``OPT (...)`` and ``KEY=value`` words (never a bare word such as ``SYN``).
+_TCP = (
+    "TCP SPT=[0-9]{1,5} DPT=[0-9]{1,5}(?: SEQ=[0-9]+ ACK=[0-9]+)? WINDOW=[0-9]+"
+    f" RES=0x{_HEX}{{2}}(?: CWR)?(?: ECE)?(?: URG)?(?: ACK)?(?: PSH)?(?: RST)?(?: SYN)?(?: FIN)?"
+    rf" URGP=[0-9]+(?: OPT \({_HEX}*\))?(?: +[A-Z]+=[!-~]*)*"
+)
+_UDP = "UDP SPT=[0-9]{1,5} DPT=[0-9]{1,5}(?: +[!-~]+)*"
+_ICMP = "ICMP TYPE=[0-9]{1,3} CODE=[0-9]{1,3}(?: +[!-~]+)*"
+#: The line the SQL reads: a time, one space, the host and log-prefix words (no ``=``),
+#: ``IN=`` and ``OUT=`` interfaces, an optional ``MAC=``, the IPv4 header and a TCP, UDP or
+#: ICMP header; trailing spaces allowed. In it the first `` KEY=`` of every key read is the
+#: kernel's, so a field ends where the next one starts.
+_LINE = (
+    f"(?:{_BSD}|{_ISO}|{_EPOCH}) {_WORD}(?: +{_WORD})* +IN={_IFACE} OUT={_IFACE}"
+    f"(?: MAC={_HEX.replace(']', ':]')}*)?{_IP}(?:{_TCP}|{_UDP}|{_ICMP}) *"
+)
 _BLOCKED = " OR ".join(f"contains(hp, '{w}')" for w in BLOCK_WORDS)
 _ALLOWED = " OR ".join(f"contains(hp, '{w}')" for w in ALLOW_WORDS)
-_PROTO_SQL = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _PROTO.items())
 
+#: Epoch seconds of an ISO time: ``stamp`` (its first 19 characters, ``hh`` its hour) and
+#: ``tail`` (after the seconds: ``.ffffff``, then the zone), as ``datetime.timestamp()``
+#: gives them: whole microseconds over 10**6, one correctly rounded division. NULL (the
+#: line goes to Python) for a time ``fromisoformat`` refuses or the SQL does not check:
+#: DuckDB's cast refuses what Python refuses but hour 24, checked here.
+_ISO_TS = """CASE WHEN hh <= 23
+                AND (zone IN ('', 'Z') OR (TRY_CAST(substr(zone, 2, 2) AS INTEGER) <= 23
+                                           AND TRY_CAST(right(zone, 2) AS INTEGER) <= 59))
+           THEN CAST(epoch_us(TRY_CAST(substr(stamp, 1, 19) AS TIMESTAMP))
+                     + CAST(rpad(frac, 6, '0') AS BIGINT)
+                     - CASE WHEN zone IN ('', 'Z') THEN 0
+                            ELSE (CASE zone[1] WHEN '-' THEN -1 ELSE 1 END)
+                                 * (TRY_CAST(substr(zone, 2, 2) AS BIGINT) * 3600
+                                    + TRY_CAST(right(zone, 2) AS BIGINT) * 60) END
+                       * 1000000 AS DOUBLE) / 1000000.0::DOUBLE END"""
 
-def _get(key: str) -> str:
-    """``_Packet.get``: the value after the first `` KEY=`` of ``t``, up to a space."""
-    return f"split_part(split_part(t, ' {key}=', 2), ' ', 1)"
+#: Midnight of a BSD ``Mon dd`` (``stamp``) from the clock's table (the one parameter).
+_BSD_DAY = f"""(?::DOUBLE[])[(strpos('{"".join(_MONTH_NAMES)}', substr(stamp, 1, 3)) + 2) // 3 * 31
+                               - 31 + CAST(trim(substr(stamp, 5, 2)) AS INTEGER)]"""
 
-
-def _port(v: str, top: int) -> str:
-    """A port the SQL reads (ASCII digits, at most ``top``), else NULL."""
-    return (
-        f"CASE WHEN regexp_full_match({v}, '[0-9]{{1,5}}') AND CAST({v} AS INTEGER) <= {top}"
-        f" THEN CAST({v} AS INTEGER) END"
-    )
-
-
+#: In a line of :data:`_LINE`, cut at every ``=`` (``e``): ``e[1]`` is the time, host and
+#: log prefix then `` IN``; ``e[2]`` the IN interface then `` OUT``; ``e[3]`` the OUT
+#: interface then `` MAC`` or `` SRC``; with a MAC (``k`` = 1) the next piece is its
+#: value; then ``e[4+k]`` SRC then `` DST``, ``e[5+k]`` DST then `` LEN``, ``e[11+k]``
+#: the protocol, ``e[12+k]`` and ``e[13+k]`` SPT and DPT (ICMP: TYPE and CODE), each up
+#: to its first space; for TCP ``e[15+k]`` (``e[17+k]`` after ``SEQ= ACK=``) is ``RES``'s
+#: value with the flag words.
 _SCAN_SQL = f"""
 WITH m AS (
-    SELECT n, line, contains(line, ' OUT=') AS nf,
-           contains(line, ' OUT=') AND coalesce(regexp_full_match(line, '{_LINE}'), false) AS ok
+    SELECT n, line, coalesce(regexp_full_match(line, '{_LINE}'), false) AS ok
     FROM lines WHERE line IS NOT NULL
-), s AS (
-    SELECT n, line, nf, ok,
-           CASE WHEN NOT ok THEN NULL
-                WHEN line[1] BETWEEN '0' AND '9' THEN strpos(line, ' ') ELSE 16 END AS sp
+), e AS (
+    SELECT n, line, ok, CASE WHEN ok THEN string_split(line, '=') END AS e,
+           CASE WHEN ok THEN CASE WHEN line >= 'A' THEN 'bsd'
+                                  WHEN substr(line, 5, 1) = '-'
+                                       AND NOT contains(substr(line, 1, 4), ' ') THEN 'iso'
+                                  ELSE 'epoch' END
+                END AS kind
     FROM m
-), r AS (
-    SELECT n, line, nf, ok, substr(line, 1, sp - 1) AS stamp, substr(line, sp + 1) AS rest
-    FROM s
-), b AS (
-    SELECT *, split_part(rest, ' OUT=', 1) AS before FROM r
 ), k AS (
-    SELECT *, split_part(before, ' ', -1) AS tok FROM b
-), p AS (
-    SELECT *, left(before, length(before) - length(tok)) AS prefix FROM k
-), q AS (
-    SELECT *, upper(substr(prefix, strpos(prefix, ' ') + 1)) AS hp,
-           ' ' || split_part(substr(rest, length(prefix) + 1), ' [', 1) || ' ' AS t,
-           length(before) < length(rest) AND starts_with(tok, 'IN=')
-               AND NOT contains(substr(tok, 4), 'IN=') AS split_ok
-    FROM p
-), z AS (  -- the stamp's parts, as _Clock reads them
+    SELECT n, line, ok, e, kind, ends_with(e[3], ' MAC')::INTEGER AS k,
+           CASE WHEN kind = 'bsd' THEN 17 ELSE strpos(e[1], ' ') + 1 END AS rs
+    FROM e
+), f AS (
+    SELECT n, line, ok, kind,
+           substr(e[1], 1, rs - 2) AS stamp,
+           substr(e[1], rs) AS r1,
+           CASE substr(e[11 + k], 1, 1) WHEN 'T' THEN 'tcp' WHEN 'U' THEN 'udp' ELSE 'icmp' END
+               AS proto,
+           left(e[4 + k], -4) AS src, left(e[5 + k], -4) AS dst,
+           CAST(split_part(e[12 + k], ' ', 1) AS INTEGER) AS a,
+           CAST(split_part(e[13 + k], ' ', 1) AS INTEGER) AS b,
+           e[2] <> ' OUT' AND starts_with(e[3], ' ') AS inbound,
+           CASE WHEN substr(e[11 + k], 1, 1) = 'T'
+                THEN e[15 + k + 2 * ends_with(e[13 + k], ' SEQ')::INTEGER] END AS res
+    FROM k
+), g AS (
+    SELECT n, line, ok, kind, stamp, proto, src, dst, a, b, inbound, res,
+           upper(substr(r1, strpos(r1, ' ') + 1)) AS hp,
+           CASE kind WHEN 'bsd' THEN CAST(substr(stamp, 8, 2) AS INTEGER)
+                     WHEN 'iso' THEN CAST(substr(stamp, 12, 2) AS INTEGER) END AS hh,
+           CASE WHEN kind = 'iso' THEN substr(stamp, 20) END AS tail
+    FROM f
+), z AS (
+    SELECT *, ltrim(tail, '.0123456789') AS zone FROM g
+), y AS (
     SELECT *,
-           CASE WHEN NOT ok THEN NULL
-                WHEN NOT (stamp[1] BETWEEN '0' AND '9') THEN 'bsd'
-                WHEN contains(stamp, '-') THEN 'iso' ELSE 'epoch' END AS kind,
-           substr(stamp, 20) AS tail
-    FROM q
-), zz AS (
-    SELECT *,
-           CASE WHEN kind = 'iso' AND tail[1] = '.'
-                THEN split_part(split_part(split_part(substr(tail, 2), 'Z', 1), '+', 1), '-', 1)
+           CASE WHEN tail[1] = '.' THEN substr(tail, 2, length(tail) - length(zone) - 1)
                 ELSE '' END AS frac
     FROM z
-), w AS (
-    SELECT *,
-           CASE WHEN kind = 'bsd' THEN substr(stamp, 8, 2)
-                WHEN kind = 'iso' THEN substr(stamp, 12, 2) END AS hh,
-           CASE WHEN kind = 'bsd' THEN substr(stamp, 11, 2)
-                WHEN kind = 'iso' THEN substr(stamp, 15, 2) END AS mi,
-           CASE WHEN kind = 'bsd' THEN substr(stamp, 14, 2)
-                WHEN kind = 'iso' THEN substr(stamp, 18, 2) END AS ss,
-           CASE WHEN kind = 'iso' THEN substr(tail, length(frac) + (frac <> '')::INTEGER + 1)
-                END AS zone
-    FROM zz
 ), c AS (
     SELECT *,
            CASE kind
+           WHEN 'bsd' THEN
+                CASE WHEN hh <= 23 AND substr(stamp, 11, 2) <= '59' AND substr(stamp, 14, 2) <= '60'
+                          AND CAST(trim(substr(stamp, 5, 2)) AS INTEGER) BETWEEN 1 AND 31
+                THEN {_BSD_DAY}
+                     + (CAST(hh * 3600 + CAST(substr(stamp, 11, 2) AS INTEGER) * 60 AS DOUBLE)
+                        + CAST(substr(stamp, 14, 2) AS DOUBLE)) END
            WHEN 'epoch' THEN CAST(stamp AS DOUBLE)
-           WHEN 'bsd' THEN CASE WHEN CAST(hh AS INTEGER) <= 23 AND CAST(mi AS INTEGER) <= 59
-                                     AND CAST(ss AS INTEGER) <= 60
-                                     AND CAST(trim(substr(stamp, 5, 2)) AS INTEGER) BETWEEN 1 AND 31
-                THEN (?::DOUBLE[])[
-                        (strpos('{"".join(_MONTH_NAMES)}', substr(stamp, 1, 3)) + 2) // 3 * 31 - 31
-                        + CAST(trim(substr(stamp, 5, 2)) AS INTEGER)]
-                     + (CAST(CAST(hh AS INTEGER) * 3600 + CAST(mi AS INTEGER) * 60 AS DOUBLE)
-                        + CAST(ss AS DOUBLE)) END
-           WHEN 'iso' THEN CASE WHEN CAST(hh AS INTEGER) <= 23 AND CAST(mi AS INTEGER) <= 59
-                                     AND CAST(ss AS INTEGER) <= 59
-                                     AND (zone IN ('', 'Z')
-                                          OR (TRY_CAST(substr(zone, 2, 2) AS INTEGER) <= 23
-                                              AND TRY_CAST(right(zone, 2) AS INTEGER) <= 59))
-                THEN CAST(
-                    ((date_diff('day', DATE '1970-01-01', TRY_CAST(substr(stamp, 1, 10) AS DATE))
-                      * 86400 + CAST(hh AS INTEGER) * 3600 + CAST(mi AS INTEGER) * 60
-                      + CAST(ss AS INTEGER)
-                      - CASE WHEN zone IN ('', 'Z') THEN 0
-                             ELSE (CASE zone[1] WHEN '-' THEN -1 ELSE 1 END)
-                                  * (TRY_CAST(substr(zone, 2, 2) AS INTEGER) * 3600
-                                     + TRY_CAST(right(zone, 2) AS INTEGER) * 60) END)
-                     * 1000000 + CAST(rpad(frac, 6, '0') AS BIGINT)) AS DOUBLE)
-                    / 1000000.0::DOUBLE END
-           END AS ts
-    FROM w
-), f AS (
-    SELECT n, line, nf, ok, split_ok, ts, t,
-           CASE WHEN {_BLOCKED} THEN 'blocked (log prefix)'
-                WHEN {_ALLOWED} THEN NULL
-                ELSE 'not an allow/accept log prefix' END AS verdict,
-           {_get("IN")} AS in_v, {_get("OUT")} AS out_v, {_get("PROTO")} AS proto_v,
-           {_get("SRC")} AS src, {_get("DST")} AS dst
-    FROM c
-), g AS (
-    SELECT *,
-           CASE upper(proto_v) {_PROTO_SQL} END AS proto,
-           regexp_full_match(src, '{IPV4_SQL}') AND regexp_full_match(dst, '{IPV4_SQL}') AS ips
-    FROM f
-), h AS (
-    SELECT *,
-           CASE WHEN proto = 'icmp' THEN {_get("TYPE")} ELSE {_get("SPT")} END AS sp_v,
-           CASE WHEN proto = 'icmp' THEN {_get("CODE")} ELSE {_get("DPT")} END AS dp_v
-    FROM g
-), o AS (
-    SELECT *,
-           CASE WHEN proto = 'icmp' AND NOT regexp_full_match(sp_v, '[0-9]+') THEN NULL
-                ELSE {_port("sp_v", 65535)} END AS src_port,
-           CASE WHEN proto = 'icmp' AND NOT regexp_full_match(dp_v, '[0-9]+') THEN NULL
-                ELSE {_port("dp_v", 65535)} END AS dst_port,
-           proto = 'icmp' AND regexp_full_match(sp_v, '[0-9]{{4,}}') AS sp_odd,
-           proto = 'icmp' AND regexp_full_match(dp_v, '[0-9]{{4,}}') AS dp_odd
-    FROM h
+           WHEN 'iso' THEN {_ISO_TS} END AS ts
+    FROM y
 ), v AS (
     SELECT *,
-           CASE WHEN NOT nf THEN 'other'
-                WHEN NOT (ok AND split_ok) OR ts IS NULL THEN 'python'
-                WHEN verdict IS NOT NULL THEN 'verdict'
-                WHEN in_v <> '' AND out_v = '' THEN 'inbound'
-                WHEN proto_v = '' THEN 'python'
-                WHEN proto IS NULL THEN 'proto'
-                WHEN NOT ips THEN 'python'
-                WHEN proto = 'icmp' AND (sp_odd OR dp_odd OR coalesce(src_port > 255, false)
-                                         OR coalesce(dst_port > 255, false)) THEN 'python'
-                WHEN proto <> 'icmp' AND (src_port IS NULL OR dst_port IS NULL) THEN 'python'
-                WHEN proto = 'tcp' AND (NOT contains(t, ' SYN ') OR contains(t, ' ACK '))
-                    THEN 'flags'
-                ELSE 'row' END AS what
-    FROM o
+           CASE WHEN ts IS NULL THEN NULL
+                WHEN {_BLOCKED} THEN 'blocked (log prefix)'
+                WHEN NOT ({_ALLOWED}) THEN 'not an allow/accept log prefix'
+                WHEN inbound THEN 'inbound to the logging host'
+                WHEN a > CASE proto WHEN 'icmp' THEN 255 ELSE 65535 END
+                     OR b > CASE proto WHEN 'icmp' THEN 255 ELSE 65535 END THEN NULL
+                WHEN proto = 'tcp' AND (NOT contains(res, 'SYN') OR contains(res, 'ACK'))
+                    THEN 'not a connection start (TCP without SYN, or with ACK)'
+                ELSE '' END AS what
+    FROM c
 )
 SELECT n,
-       CASE WHEN what = 'python' OR (what = 'other' AND NOT regexp_matches(line, '[!-~]'))
-            THEN line END AS python_line,
-       CASE what WHEN 'other' THEN '{_OTHER}' WHEN 'verdict' THEN verdict
-                 WHEN 'inbound' THEN 'inbound to the logging host'
-                 WHEN 'proto' THEN 'not tcp/udp/icmp'
-                 WHEN 'flags' THEN 'not a connection start (TCP without SYN, or with ACK)'
-                 END AS skip,
-       ts, src AS src_ip, src_port, dst AS dst_ip, dst_port, proto
+       CASE WHEN ok THEN CASE WHEN what IS NULL THEN line END
+            WHEN contains(line, ' OUT=') OR NOT regexp_matches(line, '[!-~]') THEN line
+            END AS python_line,
+       CASE WHEN ok THEN nullif(what, '') ELSE '{_OTHER}' END AS skip,
+       ts, src AS src_ip, a AS src_port, dst AS dst_ip, b AS dst_port, proto
 FROM v
 """
 

@@ -72,6 +72,23 @@ custom formats are not read; a session still open when the file ends has no
 ``end`` record yet and is not seen; long sessions are one connection however
 long they last.
 
+Read by DuckDB (:meth:`PanosReader.line_scan`, :mod:`beaconhunt.ingest.linescan`).
+The SQL splits each line at every comma (the syslog header and FUTURE_USE are the
+first piece, so the cells are those :func:`_cells` gives for a line without double
+quotes) and reads a line whose first and last characters are printable ASCII (not
+a space; the first not a comma) and that holds no ``"``: a record with Receive and
+Generated Time of the ``YYYY/MM/DD hh:mm:ss`` shape and a known Type is a skip by
+type, subtype, action or protocol as in Python, and an allowed ``end`` session is a
+connection when its addresses are canonical IPv4 text, its ports (0-65535), bytes
+and elapsed time are ASCII digits, its Application is printable ASCII without spaces,
+its Start Time is a real date of 1970-2099 with hours 00-23 and seconds 00-59, and its
+High Resolution Timestamp is empty, ends with ``Z``, or is the shape
+:meth:`_Values.offset` reads (zone within +-23:59). Every other line (quoted cells, a
+BOM, surrounding whitespace, IPv6, a leap second, an invalid date, a value out of
+range, anything worded as a problem) is handed to the Python reader (``_read_lines``,
+the code ``read()`` runs). No state carries between lines, so nothing else is needed
+(tests/ingest/test_panos_sql.py holds the boundary).
+
 Equivalence (tests/ingest/test_reader_panos.py): a synthetic day written as
 Zeek logs and as this firewall's log (:mod:`beaconhunt.synth.render.panos`)
 reports every implant pair (source, destination IP, port) in both, with a
@@ -276,72 +293,90 @@ _START_TIME = (
     "(?:19[7-9][0-9]|20[0-9]{2})/(?:0[1-9]|1[0-2])/(?:0[1-9]|[12][0-9]|3[01])"
     " (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 )
-_CELL = "[^,]*"
-#: Every record the SQL reads: a printable first character, anything up to the first comma
-#: (syslog header and FUTURE_USE), then Receive Time, Serial, Type, Subtype, FUTURE_USE and
-#: Generated Time.
-_HEAD = rf"^[!-~]{_CELL},{_CLOCK},{_CELL},[A-Z-]+,{_CELL},{_CELL},{_CLOCK}(?:,|$)"
-_PORT = "[0-9]{1,5}"
-_COUNT = "[0-9]{1,18}"
-#: A connection the SQL reads: fields 0-36 of an allowed ``end`` TRAFFIC record, with
-#: canonical IPv4 addresses, ASCII digits and a printable Application without spaces.
+#: The cells of a connection the SQL reads, joined by commas: Source and Destination
+#: Address (canonical IPv4), Application (printable ASCII, no space), Source and
+#: Destination Port, Bytes Sent and Received (ASCII digits), Start Time, Elapsed Time.
 _CONNECTION = (
-    rf"^[!-~]{_CELL},{_CLOCK},{_CELL},TRAFFIC,end,{_CELL},{_CLOCK},"
-    rf"{IPV4_SQL},{IPV4_SQL},(?:{_CELL},){{5}}[!-+\--~]*,(?:{_CELL},){{9}}"
-    rf"{_PORT},{_PORT},(?:{_CELL},){{3}}[A-Za-z0-9-]+,allow,{_CELL},"
-    rf"{_COUNT},{_COUNT},{_CELL},{_START_TIME},[0-9]{{1,15}}(?:,|$)"
+    rf"{IPV4_SQL},{IPV4_SQL},[!-+\--~]*,[0-9]{{1,5}},[0-9]{{1,5}},[0-9]{{1,18}},[0-9]{{1,18}},"
+    rf"{_START_TIME},[0-9]{{1,15}}"
 )
 _HIRES_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
-#: A High Resolution Timestamp with a zone :meth:`_Values.offset` accepts, and without one.
+#: A High Resolution Timestamp with a zone :meth:`_Values.offset` accepts.
 _HIRES_ZONE = rf"{_HIRES_DATE}[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9]"
 _TYPES = ", ".join(f"'{t}'" for t in sorted(LOG_TYPES))
+_PROTO_NAMES = ", ".join(f"'{k}'" for k in _PROTO)
 _PROTOS = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _PROTO.items())
 _SUBTYPES = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _SUBTYPE_SKIPS.items())
-# ``c`` is the line split at every comma: cells[i] (after any syslog header) is c[i + 2]
-# (1-based), whether the header holds commas or not, as :func:`_cells` splits the body.
+
+
+#: The cells the SQL uses, by the name its ``f`` gives them, and their position.
+_USED = {
+    "received": _RECEIVED, "type": _TYPE, "subtype": _SUBTYPE, "generated": _GENERATED,
+    "src": _SRC, "dst": _DST, "app": _APP, "sport_text": _SPORT, "dport_text": _DPORT,
+    "protocol": _PROTOCOL, "action": _ACTION, "sent": _SENT, "received_bytes": _RECEIVED_BYTES,
+    "start_text": _START, "elapsed": _ELAPSED, "hires_text": _HIRES,
+}  # fmt: skip
+# ``c`` is the whole line split at every comma: the syslog header and FUTURE_USE are
+# ``c[1]``, and cell i (0-based, as _cells counts them) is c[i + 1] however many spaces
+# the header holds, as _cells splits the record after the header.
+_CELLS = ", ".join(f"c[{i + 1}] AS {name}" for name, i in _USED.items())
+
+
+def _offset(at: int) -> str:
+    """The UTC offset in seconds of the zone that ends ``hires`` with its sign at ``at``
+    (-6 for ``+01:00``, -5 for ``+0100``)."""
+    return (
+        f"(CASE substr(hires, {at}, 1) WHEN '+' THEN 1 ELSE -1 END)"
+        f" * (CAST(substr(hires, {at + 1}, 2) AS INTEGER) * 3600"
+        f" + CAST(substr(hires, -2, 2) AS INTEGER) * 60)"
+    )
+
+
+#: The cells a connection needs, joined by commas (NULL when the record is shorter).
+_PROBE = " || ',' || ".join(
+    ("src", "dst", "app", "sport_text", "dport_text", "sent",
+     "received_bytes", "start_text", "elapsed")
+)  # fmt: skip
+_MIN = MIN_FIELDS
+
 _SCAN_SQL = f"""
 WITH a AS (
     SELECT n, line,
-           coalesce(NOT contains(line, '"') AND right(line, 1) BETWEEN '!' AND '~'
-                    AND regexp_matches(line, '{_HEAD}'), false) AS ok
+           NOT contains(line, '"') AND left(line, 1) BETWEEN '!' AND '~'
+               AND left(line, 1) <> ',' AND right(line, 1) BETWEEN '!' AND '~' AS ok,
+           string_split(line, ',') AS c
     FROM lines WHERE line IS NOT NULL
-), b AS (
-    SELECT n, line, ok, CASE WHEN ok THEN string_split(line, ',') END AS c FROM a
+), f AS (
+    SELECT n, line, ok, len(c) AS cells, {_CELLS} FROM a
 ), r AS (
-    SELECT n, line, c, c[{_TYPE + 1}] AS type, c[{_SUBTYPE + 1}] AS subtype,
-           c[{_PROTOCOL + 1}] AS protocol,
-           CASE WHEN NOT ok OR c[{_TYPE + 1}] NOT IN ({_TYPES}) THEN 'python'
-                WHEN c[{_TYPE + 1}] <> 'TRAFFIC' THEN 'type'
-                WHEN len(c) < {MIN_FIELDS} THEN 'python'
-                WHEN c[{_SUBTYPE + 1}] <> 'end' THEN 'subtype'
-                WHEN c[{_ACTION + 1}] <> 'allow' THEN 'action'
-                WHEN strlen(c[{_PROTOCOL + 1}]) <> length(c[{_PROTOCOL + 1}]) THEN 'python'
-                WHEN lower(c[{_PROTOCOL + 1}]) NOT IN ({", ".join(f"'{k}'" for k in _PROTO)})
-                    THEN 'protocol'
-                WHEN regexp_matches(line, '{_CONNECTION}') THEN 'connection'
+    SELECT *,
+           CASE WHEN NOT coalesce(ok AND type IN ({_TYPES})
+                                  AND regexp_full_match(received || ',' || generated,
+                                                        '{_CLOCK},{_CLOCK}'), false)
+                    THEN 'python'
+                WHEN type <> 'TRAFFIC' THEN 'type'
+                WHEN cells < {_MIN} THEN 'python'
+                WHEN subtype <> 'end' THEN 'subtype'
+                WHEN action <> 'allow' THEN 'action'
+                WHEN strlen(protocol) <> length(protocol) THEN 'python'
+                WHEN lower(protocol) NOT IN ({_PROTO_NAMES}) THEN 'protocol'
+                WHEN regexp_full_match({_PROBE}, '{_CONNECTION}') THEN 'connection'
                 ELSE 'python' END AS what
-    FROM b
+    FROM f
 ), v AS (
-    SELECT n, line, what, type, subtype, protocol,
-           CASE WHEN what = 'connection' THEN c END AS c,
-           CASE WHEN what = 'connection'
-                THEN epoch(TRY_CAST(replace(c[{_START + 1}], '/', '-') AS TIMESTAMP)) END AS start,
-           CASE WHEN what = 'connection' THEN coalesce(c[{_HIRES + 1}], '') END AS hires
+    SELECT *,
+           CASE WHEN what = 'connection' THEN epoch(TRY_CAST(replace(start_text, '/', '-')
+                                                             AS TIMESTAMP)) END AS start,
+           CASE WHEN what = 'connection' THEN coalesce(hires_text, '') END AS hires,
+           CASE WHEN what = 'connection' THEN CAST(sport_text AS INTEGER) END AS sport,
+           CASE WHEN what = 'connection' THEN CAST(dport_text AS INTEGER) END AS dport
     FROM r
 ), o AS (
     SELECT *,
            CASE WHEN hires = '' OR ends_with(hires, 'Z') THEN 0
                 WHEN regexp_full_match(hires, '{_HIRES_ZONE}') THEN
-                    CASE WHEN substr(hires, -3, 1) = ':'
-                         THEN (CASE substr(hires, -6, 1) WHEN '+' THEN 1 ELSE -1 END)
-                              * (CAST(substr(hires, -5, 2) AS INTEGER) * 3600
-                                 + CAST(substr(hires, -2, 2) AS INTEGER) * 60)
-                         ELSE (CASE substr(hires, -5, 1) WHEN '+' THEN 1 ELSE -1 END)
-                              * (CAST(substr(hires, -4, 2) AS INTEGER) * 3600
-                                 + CAST(substr(hires, -2, 2) AS INTEGER) * 60) END
-                WHEN regexp_full_match(hires, '{_HIRES_DATE}') THEN 0 END AS offset_s,
-           CAST(c[{_SPORT + 1}] AS INTEGER) AS sport,
-           CAST(c[{_DPORT + 1}] AS INTEGER) AS dport
+                    CASE WHEN substr(hires, -3, 1) = ':' THEN {_offset(-6)} ELSE {_offset(-5)} END
+                WHEN regexp_full_match(hires, '{_HIRES_DATE}') THEN 0 END AS offset_s
     FROM v
 )
 SELECT n,
@@ -354,15 +389,15 @@ SELECT n,
                  WHEN 'action' THEN 'denied, dropped or reset (action)'
                  WHEN 'protocol' THEN 'not tcp/udp/icmp' END AS skip,
        start - CAST(offset_s AS DOUBLE) AS ts,
-       c[{_SRC + 1}] AS src_ip,
+       CASE WHEN what = 'connection' THEN src END AS src_ip,
        sport AS src_port,
-       c[{_DST + 1}] AS dst_ip,
+       CASE WHEN what = 'connection' THEN dst END AS dst_ip,
        dport AS dst_port,
-       CASE lower(protocol) {_PROTOS} END AS proto,
-       CASE WHEN c[{_APP + 1}] <> '' THEN c[{_APP + 1}] END AS service,
-       CAST(c[{_ELAPSED + 1}] AS DOUBLE) AS duration,
-       CAST(c[{_SENT + 1}] AS BIGINT) AS bytes_out,
-       CAST(c[{_RECEIVED_BYTES + 1}] AS BIGINT) AS bytes_in
+       CASE WHEN what = 'connection' THEN CASE lower(protocol) {_PROTOS} END END AS proto,
+       CASE WHEN what = 'connection' AND app <> '' THEN app END AS service,
+       CASE WHEN what = 'connection' THEN CAST(elapsed AS DOUBLE) END AS duration,
+       CASE WHEN what = 'connection' THEN CAST(sent AS BIGINT) END AS bytes_out,
+       CASE WHEN what = 'connection' THEN CAST(received_bytes AS BIGINT) END AS bytes_in
 FROM o
 """
 
