@@ -6,9 +6,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from beaconhunt.ingest import linescan
 from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.network import FlowSink, NetworkReader
 from beaconhunt.ingest.readers import network_readers
+from beaconhunt.ingest.sniff import is_gzip
 from beaconhunt.lab import Label, load_labels, match
 from beaconhunt.model import Finding
 from beaconhunt.store.duckdb import DuckDBStore
@@ -93,3 +97,20 @@ def implant_pairs(
         assert z is not None and n is not None, lab
         out.append((lab, z, n))
     return out
+
+
+def python_lines(path: Path, reader: NetworkReader) -> list[int]:
+    """Numbers of the lines of ``path`` that ``reader``'s SQL hands to its Python, the lines
+    read as the loader reads them (:func:`beaconhunt.ingest.linescan.scan_lines`). The
+    SQL must run: a cast error here would make the loader read the whole file in Python."""
+    scan = reader.line_scan(path)
+    assert scan is not None, f"{reader.name} has no SQL for {path}"
+    con = duckdb.connect()
+    raw = f"SELECT row_number() OVER () AS n, line FROM {linescan._lines_scan(is_gzip(path))}"
+    rows = con.execute(
+        f"WITH lines AS ({raw}) SELECT n FROM ({scan.select}) WHERE python_line IS NOT NULL"
+        " ORDER BY n",
+        [str(path), max(linescan.DEFAULT_MAX_LINE, linescan._DUCKDB_MIN_LINE), *scan.params],
+    ).fetchall()
+    con.close()
+    return [int(r[0]) for r in rows]

@@ -12,9 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 
-import duckdb
 import pytest
-from reader_helpers import load, problems
+from reader_helpers import load, problems, python_lines
 
 from beaconhunt.ingest.readers import netfilter as nf
 from beaconhunt.synth import Scenario, generate
@@ -46,25 +45,6 @@ def _line(
     return f"{stamp} {prefix}{inside}{mac}SRC={src} DST={dst} {ip}{tail}"
 
 
-def _python_lines(path: Path) -> list[int]:
-    """Numbers of the lines of ``path`` the SQL hands to the Python."""
-    con = duckdb.connect()
-    compression = "gzip" if path.suffix == ".gz" else "none"
-    lines = (
-        "SELECT row_number() OVER () AS n, line FROM read_csv(?, columns = {'line': 'VARCHAR'},"
-        " header = false, delim = '\x1f', quote = '', escape = '', comment = '',"
-        f" auto_detect = false, strict_mode = false, compression = '{compression}')"
-    )
-    scan = nf.READER.line_scan(path)
-    assert scan is not None
-    rows = con.execute(
-        f"WITH lines AS ({lines}) SELECT n FROM ({scan.select}) WHERE python_line IS NOT NULL"
-        " ORDER BY n",
-        [str(path), *scan.params],
-    ).fetchall()
-    return [int(r[0]) for r in rows]
-
-
 def _write(
     tmp_path: Path, lines: list[str], mtime: float = WRITTEN, name: str = "kern.log"
 ) -> Path:
@@ -79,7 +59,7 @@ def _same(
 ) -> list[dict[str, object]]:
     path = _write(tmp_path, lines, mtime)
     _, rows = load(path)  # both ways, compared
-    assert _python_lines(path) == python
+    assert python_lines(path, nf.READER) == python
     return rows
 
 
@@ -89,7 +69,7 @@ def test_the_fixtures_read_the_same(tmp_path: Path) -> None:
         path.write_bytes((FIXTURES / "netfilter" / name).read_bytes())
         os.utime(path, (WRITTEN, WRITTEN))
         load(path)
-        assert len(_python_lines(path)) < 10  # and the SQL runs without an error
+        assert len(python_lines(path, nf.READER)) < 10  # and the SQL runs without an error
 
 
 def test_usual_lines_are_read_in_sql(tmp_path: Path) -> None:
@@ -155,7 +135,9 @@ def test_skips_are_counted_in_sql(tmp_path: Path) -> None:
         "netfilter not a connection start (TCP without SYN, or with ACK)": 4,
         "netfilter other log messages": 3,
     }
-    assert _python_lines(path) == [12]  # "RES=0x00  URGP": two spaces, not the kernel's shape
+    assert python_lines(path, nf.READER) == [
+        12
+    ]  # "RES=0x00  URGP": two spaces, not the kernel's shape
 
 
 def test_unusual_lines_go_to_python(tmp_path: Path) -> None:
@@ -206,7 +188,7 @@ def test_unusual_lines_go_to_python(tmp_path: Path) -> None:
     path = _write(tmp_path, lines)
     report, _ = load(path)
     # all but the last: no " OUT=" and a visible character, a message of another kind in SQL
-    assert _python_lines(path) == list(range(1, len(lines)))
+    assert python_lines(path, nf.READER) == list(range(1, len(lines)))
     assert len(problems(report)) >= 10  # the Python worded them
 
 
@@ -293,22 +275,22 @@ def test_crlf_bom_and_gzip(tmp_path: Path) -> None:
     crlf.write_bytes(text.encode())
     os.utime(crlf, (WRITTEN, WRITTEN))
     assert len(load(crlf)[1]) == 3
-    assert _python_lines(crlf) == []
+    assert python_lines(crlf, nf.READER) == []
     bom = tmp_path / "bom.log"
     bom.write_bytes(b"\xef\xbb\xbf" + text.replace("\r\n", "\n").encode())
     os.utime(bom, (WRITTEN, WRITTEN))
     assert len(load(bom)[1]) == 3
-    assert _python_lines(bom) == []  # DuckDB drops the BOM, the Python too
+    assert python_lines(bom, nf.READER) == []  # DuckDB drops the BOM, the Python too
     spaced = tmp_path / "bom-spaced.log"
     spaced.write_bytes(b"\xef\xbb\xbf  " + text.replace("\r\n", "\n").encode())
     os.utime(spaced, (WRITTEN, WRITTEN))
     assert len(load(spaced)[1]) == 3
-    assert _python_lines(spaced) == [1]
+    assert python_lines(spaced, nf.READER) == [1]
     packed = tmp_path / "kern.log.1.gz"
     packed.write_bytes(gzip.compress(text.encode(), mtime=0))
     os.utime(packed, (WRITTEN, WRITTEN))
     assert len(load(packed)[1]) == 3
-    assert _python_lines(packed) == []
+    assert python_lines(packed, nf.READER) == []
 
 
 def test_bad_bytes_and_blank_lines(tmp_path: Path) -> None:
@@ -348,7 +330,7 @@ def test_mutated_lines_read_the_same(tmp_path: Path) -> None:
         lines.append("".join(chars))
     path = _write(tmp_path, lines)
     report, rows = load(path)
-    routed = _python_lines(path)
+    routed = python_lines(path, nf.READER)
     assert 300 < len(routed) < 2700  # both paths are exercised
     assert rows and report.skipped_records
 
@@ -366,6 +348,6 @@ def test_the_benchmark_lines_take_the_sql_path(layout: str, tmp_path: Path) -> N
     path = tmp_path / render_netfilter.FILE_NAME
     n = sum(1 for _ in path.open())
     assert n > 100
-    assert _python_lines(path) == []
+    assert python_lines(path, nf.READER) == []
     report, rows = load(path)
     assert len(rows) == n and not report.problems

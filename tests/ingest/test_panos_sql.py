@@ -8,9 +8,8 @@ import gzip
 import random
 from pathlib import Path
 
-import duckdb
 import pytest
-from reader_helpers import load, problems
+from reader_helpers import load, problems, python_lines
 
 from beaconhunt.ingest.readers import panos
 from beaconhunt.synth import Scenario, generate
@@ -41,29 +40,11 @@ def _record(
 USUAL = _record()
 
 
-def _python_lines(path: Path) -> list[int]:
-    """Numbers of the lines of ``path`` the SQL hands to the Python (it must run: a cast
-    error here would make the loader read the whole file in Python)."""
-    con = duckdb.connect()
-    lines = (
-        "SELECT row_number() OVER () AS n, line FROM read_csv(?, columns = {'line': 'VARCHAR'},"
-        " header = false, delim = '\x1f', quote = '', escape = '', comment = '',"
-        " auto_detect = false, strict_mode = false)"
-    )
-    scan = panos.READER.line_scan(path)
-    rows = con.execute(
-        f"WITH lines AS ({lines}) SELECT n FROM ({scan.select}) WHERE python_line IS NOT NULL"
-        " ORDER BY n",
-        [str(path), *scan.params],
-    ).fetchall()
-    return [int(r[0]) for r in rows]
-
-
 def _same(tmp_path: Path, lines: list[str], *, python: list[int]) -> list[dict[str, object]]:
     path = tmp_path / "pan.log"
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8", newline="")
     _, rows = load(path)  # both ways, compared
-    assert _python_lines(path) == python
+    assert python_lines(path, panos.READER) == python
     return rows
 
 
@@ -128,7 +109,7 @@ def test_skips_are_read_in_sql_before_any_other_cell(tmp_path: Path) -> None:
     ]))  # fmt: skip
     assert not rows and problems(report) == [(None, "no connection records")]
     assert sum(report.skipped_records.values()) == 9
-    assert _python_lines(tmp_path / "pan.log") == []
+    assert python_lines(tmp_path / "pan.log", panos.READER) == []
 
 
 @pytest.mark.parametrize("line", [
@@ -216,7 +197,7 @@ def test_many_times_and_zones_agree(tmp_path: Path) -> None:
                               32: str(rnd.randint(0, 10**15))}))  # fmt: skip
     path = _file(tmp_path, lines)
     report, got = load(path)
-    assert _python_lines(path) == []
+    assert python_lines(path, panos.READER) == []
     assert len(got) + len(problems(report)) == 3000
     assert len(got) > 2900
 
@@ -229,7 +210,7 @@ def test_problems_from_both_in_line_order(tmp_path: Path) -> None:
     shown = [p.line for p in report.problems if p.line is not None]
     assert shown == list(range(1, 51))
     assert report.problems[-1].skipped == 30
-    assert _python_lines(path) == list(range(1, 81, 2))
+    assert python_lines(path, panos.READER) == list(range(1, 81, 2))
 
 
 def test_a_bom_on_the_first_line(tmp_path: Path) -> None:
@@ -240,7 +221,7 @@ def test_a_bom_on_the_first_line(tmp_path: Path) -> None:
     path.write_text(f"\ufeff{lines[0]}\n\ufeff{lines[1]}\n{lines[2]}\n", encoding="utf-8")
     _, rows = load(path)
     assert len(rows) == 3
-    assert _python_lines(path) == [2]
+    assert python_lines(path, panos.READER) == [2]
 
 
 def test_gzip_crlf_blank_lines_and_bom(tmp_path: Path) -> None:
@@ -277,4 +258,4 @@ def test_synthetic_capture_is_read_in_sql(tmp_path: Path) -> None:
     generate(tmp_path, Scenario.small(seed=3), network_format="panos")
     path = tmp_path / render_panos.FILE_NAME
     load(path)
-    assert _python_lines(path) == []
+    assert python_lines(path, panos.READER) == []

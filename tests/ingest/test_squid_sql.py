@@ -7,9 +7,8 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import duckdb
 import pytest
-from reader_helpers import load
+from reader_helpers import load, python_lines
 
 from beaconhunt.ingest.readers import squid
 from beaconhunt.synth import Scenario, generate
@@ -33,28 +32,11 @@ def _native(
     return f"{stamp} {elapsed:>6} {client} {result} {size} {method} {url} - {peer} {tail}"
 
 
-def _python_lines(path: Path) -> list[int]:
-    """Numbers of the lines of ``path`` the SQL hands to the Python."""
-    con = duckdb.connect()
-    lines = (
-        "SELECT row_number() OVER () AS n, line FROM read_csv(?, columns = {'line': 'VARCHAR'},"
-        " header = false, delim = '\x1f', quote = '', escape = '', comment = '',"
-        " auto_detect = false, strict_mode = false)"
-    )
-    scan = squid.READER.line_scan(path)
-    rows = con.execute(
-        f"WITH lines AS ({lines}) SELECT n FROM ({scan.select}) WHERE python_line IS NOT NULL"
-        " ORDER BY n",
-        [str(path)],
-    ).fetchall()
-    return [int(r[0]) for r in rows]
-
-
 def _same(tmp_path: Path, lines: list[str], *, python: list[int]) -> list[dict[str, object]]:
     path = tmp_path / "access.log"
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     _, rows = load(path)  # both ways, compared
-    assert _python_lines(path) == python
+    assert python_lines(path, squid.READER) == python
     return rows
 
 
@@ -152,7 +134,7 @@ def test_synthetic_capture_is_read_in_sql(tmp_path: Path) -> None:
     generate(tmp_path, Scenario.small(seed=3), network_format="squid")
     path = tmp_path / "access.log"
     load(path)
-    assert _python_lines(path) == []
+    assert python_lines(path, squid.READER) == []
 
 
 def test_a_unit_separator_sends_the_file_to_python(tmp_path: Path) -> None:
