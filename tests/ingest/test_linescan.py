@@ -187,3 +187,38 @@ def test_lines_left_to_python_are_read_by_it_in_line_order(tmp_path: Path) -> No
         (4, "python says no to 'nope'"),
     ]
     assert result.bad_lines == 2
+
+
+def test_lines_left_to_python_may_be_flushed_while_they_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the sink appends to the store (the same DuckDB connection) every few records while
+    # the lines are still being fetched: more lines than a slice and than a batch
+    from beaconhunt.ingest import linescan
+    from beaconhunt.ingest.network import FlowSink
+
+    monkeypatch.setattr(linescan, "_PYTHON_SLICE", 7)
+
+    def python(lines, sink: FlowSink) -> None:  # type: ignore[no-untyped-def]
+        for n, _text in lines:
+            sink.connection(1000.0 + n, "10.0.0.9", None, "192.0.2.9", 80, "tcp")
+
+    scan = LineScan(
+        "SELECT n, CASE WHEN starts_with(line, 'py') THEN line END AS python_line,"
+        " TRY_CAST(line AS DOUBLE) AS ts, '10.0.0.1' AS src_ip FROM lines",
+        python=python,
+    )
+    f = tmp_path / "many.log"
+    f.write_text("".join(f"py {i}\n" if i % 4 else f"{i}\n" for i in range(1, 101)))
+    store = DuckDBStore()
+    sink = FlowSink(
+        str(f), "toy", lambda cols: store.append_flows("toy", cols), lambda c: 0, batch=3
+    )
+    result = scan_lines(store.con, f, scan, "toy", compressed=False, sink=sink)
+    ts = [r[0] for r in store.con.execute("SELECT ts FROM _flows ORDER BY ts").fetchall()]
+    store.close()
+    assert result.problems == []
+    assert result.connections == 100
+    sql_ts = [float(i) for i in range(4, 101, 4)]
+    python_ts = [1000.0 + i for i in range(1, 101) if i % 4]
+    assert ts == sql_ts + python_ts

@@ -268,17 +268,29 @@ def _read_in_python(
     the rest goes to ``result.bad_lines``."""
     if scan.python is None or sink is None:
         raise ValueError("a line scan that returns python_line needs its python reader and a sink")
-    # fetched in slices, so a file of unusual lines is not held twice
-    cur = con.execute("SELECT n, python_line FROM _ls WHERE python_line IS NOT NULL ORDER BY n")
+    # numbered in line order in a table of their own and fetched a slice at a time,
+    # each slice a whole query: the sink writes to this connection while the lines are
+    # read, which DuckDB refuses while a result is still open (a slice is found by its
+    # numbers, ``i``, not by sorting what is left of the table again)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ls_py AS SELECT row_number() OVER (ORDER BY n) AS i,"
+        " n, python_line FROM _ls WHERE python_line IS NOT NULL"
+    )
+    con.execute("DELETE FROM _ls WHERE python_line IS NOT NULL")
+    sql = "SELECT n, python_line FROM _ls_py WHERE i > ? AND i <= ? ORDER BY i"
 
     def rows() -> Iterator[tuple[int, str]]:
-        while chunk := cur.fetchmany(_PYTHON_SLICE):
+        done = 0
+        while chunk := con.execute(sql, [done, done + _PYTHON_SLICE]).fetchall():
+            done += _PYTHON_SLICE
             for n, text in chunk:
                 yield int(n), str(text)
 
-    scan.python(NumberedLines(sink.file, rows()), sink)
-    sink.close()
-    con.execute("DELETE FROM _ls WHERE python_line IS NOT NULL")
+    try:
+        scan.python(NumberedLines(sink.file, rows()), sink)
+        sink.close()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _ls_py")
     result.connections += sink.connections
     result.dns_records += sink.dns_records
     result.skipped.update(sink.skipped)
