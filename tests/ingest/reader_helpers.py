@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from beaconhunt.ingest import linescan
+from beaconhunt.ingest.lines import DEFAULT_MAX_LINE
 from beaconhunt.ingest.loader import LoadReport, load_paths
 from beaconhunt.ingest.network import FlowSink, NetworkReader
 from beaconhunt.ingest.readers import network_readers
@@ -110,7 +111,7 @@ def python_lines(path: Path, reader: NetworkReader) -> list[int]:
     rows = con.execute(
         f"WITH lines AS ({raw}) SELECT n FROM ({scan.select}) WHERE python_line IS NOT NULL"
         " ORDER BY n",
-        [str(path), max(linescan.DEFAULT_MAX_LINE, linescan._DUCKDB_MIN_LINE), *scan.params],
+        [str(path), max(DEFAULT_MAX_LINE, linescan._DUCKDB_MIN_LINE), *scan.params],
     ).fetchall()
     con.close()
     return [int(r[0]) for r in rows]

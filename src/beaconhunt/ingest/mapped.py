@@ -38,21 +38,49 @@ is not a number) are reported with file and line and skipped; the rest load.
 A CSV record is one line: a quoted value may hold the delimiter but not a line
 break, so a quote left open by a cut or damaged line costs that line only.
 Two examples ship in ``docs/mappings/``.
+
+Read by DuckDB
+--------------
+:meth:`MappedReader.line_scan` reads the usual rows of a CSV export in SQL
+(:mod:`beaconhunt.ingest.linescan`). The header row is read from the head of the
+file, as :meth:`~MappedReader.read` finds it, and gives each mapped column its
+position (the last of a repeated name). One strict pattern per file then proves a
+line's shape: printable ASCII without a double quote (Python's ``csv`` module
+decides quoting), as many fields as the header has, and mapped values without
+spaces around them: ports 0-65535 and counts of at most 18 digits in decimal
+digits, a duration with an optional fraction, a time in ``epoch``/``epoch_ms``/
+``epoch_us``/``epoch_ns`` digits or ISO 8601 ``YYYY-MM-DD[T ]HH:MM:SS[.fraction]``
+with ``Z``, ``+HH:MM`` or (in a UTC source only) no offset, years 1900-2199. Such a
+line is split on the delimiter; an empty value or ``-`` is no value, as in Python.
+A ``keep_values`` skip is read in SQL when the kept column has a value. Every other
+line (the header and what precedes it, quotes, tabs or non-ASCII text, spaces
+around a value, another field count, a missing or unusual value, a time that is no
+date, anything Python would report) goes to the same per-line Python as
+:meth:`~MappedReader.read`, so the two read a file identically
+(``tests/ingest/test_mapped_sql.py``). JSON lines, strptime patterns, a delimiter
+that is not printable ASCII (or one a number or time holds: digits, ``.-:+TZ``)
+and files that start with a byte-order mark are read in Python (``line_scan``
+returns None).
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from beaconhunt.errors import ConfigError
+from beaconhunt.ingest.lines import BoundedText, LineGuard, current_limit
+from beaconhunt.ingest.linescan import LineScan
 from beaconhunt.ingest.network import FlowSink, NetworkReader
+from beaconhunt.ingest.sniff import is_gzip, open_text
 
 __all__ = ["MAPPABLE", "MappedReader", "load_sources"]
 
@@ -86,6 +114,65 @@ _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _EPOCH = {"epoch": 1.0, "epoch_ms": 1e-3, "epoch_us": 1e-6, "epoch_ns": 1e-9}
 _LARGEST_COUNT = (1 << 63) - 1
 _PROTO_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmp"}
+_PROTO_CASES = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _PROTO_NUMBERS.items())
+
+
+#: zones whose local time is UTC: a time without an offset needs no zone rules
+_UTC_ZONES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT"})
+#: delimiters the SQL reads: printable ASCII (or a tab) that no number or time holds
+_SQL_DELIMITERS = frozenset({"\t", *(chr(c) for c in range(0x20, 0x7F))} - set('"0123456789.-:+TZ'))
+#: what each normalized column's field may hold in the SQL's line pattern (values
+#: as they are, no space around them; an empty value and ``-`` are no value)
+_KIND = {"ts": "ts", "src_port": "port", "dst_port": "port", "bytes_out": "count",
+         "bytes_in": "count", "duration": "number"}  # fmt: skip
+#: a number ``float`` reads as the SQL does: digits, an optional fraction
+_DECIMAL = r"[0-9]{1,20}(\.[0-9]{1,20})?"
+_PATTERNS = {
+    # 0-65535, leading zeros allowed as int(float(v)) allows them
+    "port": r"(|-|[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])",
+    # at most 18 digits: below 2**63 after float's rounding, as _count checks
+    "count": r"(|-|[0-9]{1,18})",
+    "number": rf"(|-|{_DECIMAL})",
+    "epoch": _DECIMAL,
+}
+#: the usual ISO 8601 time: years 1900-2199 (epoch microseconds stay below 2**53, so
+#: their division by 10**6 is as exact as Python's), seconds with up to 9 digits
+#: (Python keeps 6), then ``Z``, an offset or (``{zone}``) none
+_ISO = (
+    r"(19|20|21)[0-9][0-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]){sep}"
+    r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{1,9}})?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]){zone}"
+)
+#: epoch seconds of a :data:`_ISO` time ``ts_t``, NULL for a day its month does not
+#: have. DuckDB reads the time as ``fromisoformat`` does (the fraction cut at
+#: microseconds, the offset applied); whole microseconds are divided once, as
+#: ``datetime.timestamp`` divides them
+_ISO_SECONDS = """CAST(CASE
+            WHEN ends_with(ts_t, 'Z') OR substr(ts_t, strlen(ts_t) - 5, 1) IN ('+', '-')
+                THEN epoch_us(TRY_CAST(ts_t AS TIMESTAMPTZ))
+            ELSE epoch_us(TRY_CAST(ts_t AS TIMESTAMP)) END AS DOUBLE) / CAST(1000000 AS DOUBLE)"""
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """An RE2 character class of exactly ``chars`` (ASCII), every one hex-escaped."""
+    codes = sorted({ord(c) for c in chars})
+    runs: list[list[int]] = []
+    for c in codes:
+        if runs and runs[-1][1] == c - 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    body = "".join(f"\\x{a:02x}" if a == b else f"\\x{a:02x}-\\x{b:02x}" for a, b in runs)
+    return f"[{body}]"
+
+
+def _double(x: float) -> str:
+    """``x`` as a DuckDB DOUBLE literal of the same value (repr reads back exactly)."""
+    return f"CAST('{x!r}' AS DOUBLE)"
+
+
+def _is_utc(zone: tzinfo) -> bool:
+    return zone is UTC or getattr(zone, "key", None) in _UTC_ZONES
 
 
 def _timestamp_parser(fmt: str, zone: tzinfo) -> Callable[[str], float]:
@@ -128,6 +215,7 @@ class MappedReader(NetworkReader):
         self.keep_column = keep_column
         self.keep_values = keep_values
         self.where = where or name
+        self.zone = zone
         self._parse_ts = _timestamp_parser(time_format, zone)
         self.description = f"{fmt} export mapped in the config file ({self.where})"
 
@@ -156,35 +244,84 @@ class MappedReader(NetworkReader):
             need.remove(self.fields["dst_domain"])
         return isinstance(obj, dict) and all(_get(obj, c) is not _MISSING for c in need)
 
-    def read(self, path: Path, sink: FlowSink) -> None:
-        from beaconhunt.ingest.sniff import open_text
+    def line_scan(self, path: Path) -> LineScan | None:
+        """The usual CSV rows in SQL, every other line in Python (module docstring,
+        "Read by DuckDB"); None (all in Python) for what the SQL does not read."""
+        if (
+            self.fmt != "csv"
+            or not (self.time_format in _EPOCH or self.time_format == "iso8601")
+            or self.delimiter not in _SQL_DELIMITERS
+        ):
+            return None
+        try:
+            head = self._header(path)
+        except (OSError, EOFError, zlib.error):
+            return None
+        if head is None:
+            return None
+        sql = self._scan_sql(*head)
+        return None if sql is None else LineScan(sql[0], sql[1], python=self._read_lines)
 
+    def read(self, path: Path, sink: FlowSink) -> None:
         with open_text(path) as fh:
-            rows = self._csv_rows(fh, sink) if self.fmt == "csv" else self._json_rows(fh, sink)
-            for line, row in rows:
-                self._one(line, row, sink)
+            self._read_lines(enumerate(fh, start=1), sink)
+
+    def _read_lines(self, lines: Iterable[tuple[int, str]], sink: FlowSink) -> None:
+        """Numbered lines (with or without their line end) into ``sink``: what
+        :meth:`read` does with a file, and what the SQL leaves to Python."""
+        rows = self._csv_rows(lines, sink) if self.fmt == "csv" else self._json_rows(lines, sink)
+        for line, row in rows:
+            self._one(line, row, sink)
+
+    def _split(self, line: str) -> list[str]:
+        """One CSV line's fields (``csv.Error`` for a quoted value past csv's limit)."""
+        return next(csv.reader([line.rstrip("\r\n")], delimiter=self.delimiter), [])
 
     def _csv_rows(
-        self, fh: io.TextIOBase | Any, sink: FlowSink
+        self, lines: Iterable[tuple[int, str]], sink: FlowSink
     ) -> Iterable[tuple[int, Mapping[str, Any]]]:
         # One record per line: a quote left open (a cut line, a stray '"') must not
         # swallow the lines after it, as a quoted value spanning lines would
         header: list[str] | None = None
-        for n, line in enumerate(fh, start=1):
+        for n, line in lines:
             try:
-                row = next(csv.reader([line.rstrip("\r\n")], delimiter=self.delimiter), [])
+                row = self._split(line)
             except csv.Error as exc:  # a quoted value longer than csv's field limit
                 sink.problem(n, f"{self.where}: unreadable CSV line: {exc}")
                 continue
-            if not row or not any(c.strip() for c in row):
+            if _blank(row):
                 continue
             if header is None:
                 header = [h.strip() for h in row]
                 continue
             yield n, dict(zip(header, row, strict=False))
 
-    def _json_rows(self, fh: Any, sink: FlowSink) -> Iterable[tuple[int, Mapping[str, Any]]]:
-        for n, line in enumerate(fh, start=1):
+    def _header(self, path: Path) -> tuple[int, list[str]] | None:
+        """The header row of a CSV file and its line, as :meth:`_csv_rows` finds it (a
+        too-long line is not told to the load's guard: the scan tells it); None when
+        the file has none or starts with a byte-order mark (which Python keeps in the
+        first column's name and DuckDB drops)."""
+        raw: IO[str]
+        if is_gzip(path):
+            raw = io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")  # noqa: SIM115
+        else:
+            raw = path.open("r", encoding="utf-8", errors="replace")
+        with BoundedText(raw, str(path), LineGuard(current_limit())) as fh:
+            for n, line in enumerate(fh, start=1):
+                if n == 1 and line.startswith("\ufeff"):
+                    return None
+                try:
+                    row = self._split(line)
+                except csv.Error:
+                    continue
+                if not _blank(row):
+                    return n, [h.strip() for h in row]
+        return None
+
+    def _json_rows(
+        self, lines: Iterable[tuple[int, str]], sink: FlowSink
+    ) -> Iterable[tuple[int, Mapping[str, Any]]]:
+        for n, line in lines:
             if not line.strip():
                 continue
             try:
@@ -196,6 +333,101 @@ class MappedReader(NetworkReader):
                 sink.problem(n, "not a JSON object")
                 continue
             yield n, obj
+
+    def _scan_sql(
+        self, header_line: int, header: list[str]
+    ) -> tuple[str, tuple[object, ...]] | None:
+        """The SQL of :meth:`line_scan` for a CSV file whose header row ``header`` is on
+        line ``header_line``, and its parameters; None when the mapping puts two kinds
+        of value in one column."""
+        # a column's value is the last field of that name (dict(zip(header, row)))
+        at = {h: i for i, h in enumerate(header)}
+        kinds: dict[int, str] = {}
+        keep = [("keep", self.keep_column)] if self.keep_column else []
+        for key, column in [*self.fields.items(), *keep]:
+            if column in at:
+                kind = _KIND.get(key, "text")
+                if kinds.setdefault(at[column], kind) != kind:
+                    return None
+        d = self.delimiter
+        printable = {chr(c) for c in range(0x20, 0x7F)} - {'"', d}
+        free = _char_class(printable) + "*"  # a field the mapping does not read
+        edge = _char_class(printable - {" "})
+        text = f"({edge}({free}{edge})?)?"  # a value without space around it
+        if self.time_format in _EPOCH:
+            ts_pattern = _PATTERNS["epoch"]
+        else:
+            # a time without an offset in another zone needs its rules: Python
+            ts_pattern = _ISO.format(sep="T" if d == " " else "[T ]",
+                                     zone="?" if _is_utc(self.zone) else "")  # fmt: skip
+        patterns = {"ts": ts_pattern, "text": text, **_PATTERNS}
+        line_re = _char_class(d).join(patterns[kinds[i]] if i in kinds else free
+                                      for i in range(len(header)))  # fmt: skip
+
+        def value(column: str | None, cast: str = "") -> str:
+            if column is None or column not in at:
+                return "NULL"
+            f = f"f[{at[column] + 1}]"
+            return (
+                f"TRY_CAST({f} AS {cast})"
+                if cast
+                else f"CASE WHEN {f} NOT IN ('', '-') THEN {f} END"
+            )
+
+        fields = self.fields
+        cols = {
+            "ts_t": f"f[{at[fields['ts']] + 1}]" if fields["ts"] in at else "NULL",
+            "src_ip": value(fields.get("src_ip")),
+            "src_port": value(fields.get("src_port"), "INTEGER"),
+            "dst_ip": value(fields.get("dst_ip")),
+            "dst_port": value(fields.get("dst_port"), "INTEGER"),
+            "proto_t": value(fields.get("proto")),
+            "service": value(fields.get("service")),
+            "duration_t": value(fields.get("duration"), "DOUBLE"),
+            "bytes_out": f"CAST({value(fields.get('bytes_out'), 'DOUBLE')} AS BIGINT)",
+            "bytes_in": f"CAST({value(fields.get('bytes_in'), 'DOUBLE')} AS BIGINT)",
+            "dst_domain": value(fields.get("dst_domain")),
+            "src_host": value(fields.get("src_host")),
+            "keep_t": value(self.keep_column),
+        }
+        if self.time_format in _EPOCH:
+            ts = f"CAST(ts_t AS DOUBLE) * {_double(_EPOCH[self.time_format])}"
+        else:
+            ts = _ISO_SECONDS
+        if self.keep_column:
+            skip = "CASE WHEN NOT list_contains(?::VARCHAR[], lower(keep_t)) THEN ? END"
+            params: tuple[object, ...] = (sorted(self.keep_values), f"{self.keep_column} not kept")
+            python = "NOT ok OR keep_t IS NULL OR (skip IS NULL AND NOT good)"
+        else:
+            skip, params, python = "NULL::VARCHAR", (), "NOT ok OR NOT good"
+        values = ", ".join(f"{e} AS {k}" for k, e in cols.items())
+        select = f"""
+WITH m AS (
+    SELECT n, line,
+           coalesce(n > {int(header_line)} AND strlen(line) <= {int(csv.field_size_limit())}
+                    AND regexp_full_match(line, '{line_re}'), false) AS ok
+    FROM lines WHERE line IS NOT NULL
+), v AS (
+    SELECT n, line, ok, {values}
+    FROM (SELECT n, line, ok, CASE WHEN ok THEN string_split(line, '{d.replace("'", "''")}') END
+              AS f FROM m)
+), t AS (
+    SELECT *, CASE WHEN ok THEN {skip} END AS skip, {ts} AS ts FROM v
+)
+SELECT n,
+       CASE WHEN {python} THEN line END AS python_line,
+       skip, ts, src_ip, src_port, dst_ip, dst_port,
+       CASE lower(proto_t) {_PROTO_CASES} ELSE lower(proto_t) END AS proto,
+       service,
+       duration_t * {_double(self.duration_scale)} AS duration,
+       bytes_out, bytes_in, dst_domain,
+       'mapped' AS domain_source,
+       src_host
+FROM (SELECT *, coalesce(ts IS NOT NULL AND src_ip IS NOT NULL
+                         AND (dst_ip IS NOT NULL OR dst_domain IS NOT NULL), false) AS good
+      FROM t)
+"""
+        return select, params
 
     def _value(self, row: Mapping[str, Any], column: str) -> Any:
         v = row.get(column) if self.fmt == "csv" else _get(row, column)
@@ -237,6 +469,11 @@ class MappedReader(NetworkReader):
             )
         except (ValueError, TypeError, OverflowError) as exc:
             sink.problem(line, f"{self.where}: {exc}")
+
+
+def _blank(row: list[str]) -> bool:
+    """A CSV row without any value: skipped, neither header nor record."""
+    return not row or not any(c.strip() for c in row)
 
 
 class _Missing:
