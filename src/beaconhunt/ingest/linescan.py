@@ -192,8 +192,13 @@ def scan_lines(
     floor = max(limit, _DUCKDB_MIN_LINE)
     raw = f"SELECT row_number() OVER () AS n, line FROM {_lines_scan(compressed)}"
     short = f" WHERE coalesce(length(line) <= {int(limit)}, true)" if limit < floor else ""
+    # the lines are numbered once, into a materialized CTE, and the reader's SQL runs
+    # over that: over the scan itself it would run in the numbering's one thread
+    # (row_number() OVER () keeps the file's order in a single stream), over the CTE
+    # on every core. 2 cores, 100 hosts, 2026-12-05: Squid 0.95 -> 0.65 s, PAN-OS
+    # 1.49 -> 0.91 s. The lines are held in memory for the statement (the file's size)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _ls AS WITH lines AS ({raw}{short})"
+        f"CREATE OR REPLACE TEMP TABLE _ls AS WITH lines AS MATERIALIZED ({raw}{short})"
         f" SELECT * FROM ({scan.select})",
         [str(path), floor, *scan.params],
     )
