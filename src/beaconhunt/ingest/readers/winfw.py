@@ -436,10 +436,12 @@ WITH b AS (
                 WHEN {action} = 'ALLOW' AND {path} <> 'SEND' THEN 'path'
                 WHEN {proto} NOT IN ({_PROTO_NAMES}) THEN 'protocol'
                 WHEN CASE {proto} {_PROTOS} END = 'icmp'
-                    THEN CASE WHEN regexp_full_match({where}, '{_DATE} {_TIME} {IPV4_SQL} {IPV4_SQL}')
+                    THEN CASE WHEN regexp_full_match({where},
+                                       '{_DATE} {_TIME} {IPV4_SQL} {IPV4_SQL}')
                                    AND NOT {itype_bad} AND NOT {icode_bad}
                               THEN 'icmp' ELSE 'python' END
-                WHEN regexp_full_match({ports}, '{_DATE} {_TIME} {IPV4_SQL} {IPV4_SQL} [0-9]{{1,5}} [0-9]{{1,5}}')
+                WHEN regexp_full_match({ports},
+                         '{_DATE} {_TIME} {IPV4_SQL} {IPV4_SQL} [0-9]{{1,5}} [0-9]{{1,5}}')
                     THEN 'connection'
                 ELSE 'python' END AS what
     FROM b
